@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace DrICL.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("DrICL: a Llama/Mistral training and inference engine for many-shot in-context learning");
+        return root.Parse(args).Invoke();
+    }
+}
