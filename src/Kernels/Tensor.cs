@@ -7,28 +7,37 @@ namespace DrICL.Kernels;
 public sealed class Tensor
 {
     readonly float[]? host;
+    readonly int offset;
 
     public IDevice Device { get; }
     public int[] Shape { get; }
     public int Length { get; }
 
-    internal Tensor(IDevice device, int[] shape, float[] host)
+    internal Tensor(IDevice device, int[] shape, float[] host, int offset = 0)
     {
         Device = device;
         Shape = shape;
         Length = SizeOf(shape);
-        if (host.Length != Length) throw new ArgumentException($"buffer holds {host.Length} floats, shape {Format(shape)} needs {Length}");
+        if (offset < 0 || offset + (long)Length > host.Length)
+            throw new ArgumentException($"buffer of {host.Length} floats cannot hold shape {Format(shape)} at offset {offset}");
         this.host = host;
+        this.offset = offset;
     }
 
     /// <summary>The storage of a CPU tensor.</summary>
-    public Span<float> Span => host ?? throw new InvalidOperationException($"tensor on {Device.Name} has no host storage");
-
-    /// <summary>The backing array of a CPU tensor (for kernels that pin it across threads).</summary>
-    public float[] Array => host ?? throw new InvalidOperationException($"tensor on {Device.Name} has no host storage");
+    public Span<float> Span => host is null
+        ? throw new InvalidOperationException($"tensor on {Device.Name} has no host storage")
+        : host.AsSpan(offset, Length);
 
     public int Rows => Length / Shape[^1];
     public int Columns => Shape[^1];
+
+    /// <summary>Rows [start, start+count) seen as a [count, Columns] tensor sharing this one's storage (a KV cache's filled part).</summary>
+    public Tensor SliceRows(int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > Rows) throw new ArgumentOutOfRangeException(nameof(count), $"rows {start}..{start + count} of {this}");
+        return new Tensor(Device, [count, Columns], host ?? throw new InvalidOperationException($"tensor on {Device.Name} has no host storage"), offset + start * Columns);
+    }
 
     public float[] ToArray()
     {

@@ -1,0 +1,63 @@
+using DrICL.Kernels;
+
+namespace DrICL.Model.Autograd;
+
+/// <summary>
+/// A minimal reverse-mode autograd: each op computes its output and records a closure that, given the
+/// output's gradient, adds into its inputs' gradients. Backward runs the closures newest first.
+/// Fused ops (attention, RMSNorm, cross-entropy) are single nodes, so the tape stays short and the
+/// kernels keep their own saved state. A tape made with recording off is for inference: no closures,
+/// no gradients, and activations can be collected as soon as they are used.
+/// </summary>
+public sealed class Tape(IDevice device, bool recording = true)
+{
+    readonly List<Action> steps = [];
+
+    public IDevice Device { get; } = device;
+    public bool Recording { get; } = recording;
+
+    public static Tape NoGrad(IDevice device) => new(device, recording: false);
+
+    /// <summary>Records a backward step when any input needs a gradient.</summary>
+    public void Record(Action backward, params Var[] inputs)
+    {
+        if (!Recording) return;
+        foreach (var v in inputs)
+            if (v.RequiresGrad) { steps.Add(backward); return; }
+    }
+
+    public Var Output(Tensor value, params Var[] inputs)
+    {
+        bool needs = false;
+        if (Recording) foreach (var v in inputs) needs |= v.RequiresGrad;
+        return new Var(value, needs);
+    }
+
+    /// <summary>Runs every recorded step, newest first. Seed the output gradients before calling.</summary>
+    public void Backward()
+    {
+        for (int i = steps.Count - 1; i >= 0; i--) steps[i]();
+        steps.Clear();
+    }
+
+    /// <summary>
+    /// Adds a gradient into v. write fills a tensor of v's shape by overwriting it; when v has no gradient
+    /// yet it writes straight into a fresh one, otherwise into a scratch tensor that is then added.
+    /// </summary>
+    public void AddGrad(Var v, Action<Tensor> write)
+    {
+        if (!v.RequiresGrad) return;
+        if (v.Grad is null)
+        {
+            v.Grad = Device.Zeros(v.Shape);
+            write(v.Grad);
+            return;
+        }
+        var scratch = Device.Zeros(v.Shape);
+        write(scratch);
+        Device.Accumulate(v.Grad, scratch);
+    }
+
+    /// <summary>The gradient of v, allocated as zeros when absent, for ops that accumulate in place.</summary>
+    public Tensor GradOf(Var v) => v.Grad ??= Device.Zeros(v.Shape);
+}
