@@ -6,7 +6,10 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand("DrICL: a Llama/Mistral training and inference engine for many-shot in-context learning");
+        var root = new RootCommand("DrICL: a Llama/Mistral training and inference engine for many-shot in-context learning")
+        {
+            CheckReferenceCommand.Create(),
+        };
         return root.Parse(args).Invoke();
     }
 }

@@ -1,0 +1,106 @@
+using DrICL.Kernels;
+using DrICL.Model.Autograd;
+
+namespace DrICL.Model;
+
+/// <summary>
+/// A Llama/Mistral decoder: token embedding, pre-norm blocks of grouped-query attention with RoPE and a
+/// SwiGLU MLP, a final RMSNorm and the lm_head (the embedding when tied). Parameters carry Hugging Face
+/// names and layouts ([out,in] for linear weights) so checkpoints load and save without renaming.
+/// </summary>
+public sealed class Transformer
+{
+    sealed record Block(Var InputNorm, Var Q, Var K, Var V, Var O, Var PostNorm, Var Gate, Var Up, Var Down);
+
+    readonly Block[] blocks;
+    readonly Var embed, norm, lmHead;
+
+    public ModelConfig Config { get; }
+    public IDevice Device { get; }
+    /// <summary>Every trainable parameter, in checkpoint order, by Hugging Face name.</summary>
+    public IReadOnlyList<(string Name, Var Value)> Parameters { get; }
+
+    /// <summary>Builds the model from a weight source: read(name, shape) returns that tensor's float32 values.</summary>
+    public Transformer(ModelConfig config, IDevice device, Func<string, int[], float[]> read)
+    {
+        Config = config;
+        Device = device;
+        var parameters = new List<(string, Var)>();
+        Var Param(string name, params int[] shape)
+        {
+            var values = read(name, shape);
+            if (values.Length != Tensor.SizeOf(shape)) throw new ArgumentException($"{name}: {values.Length} values for shape {Tensor.Format(shape)}");
+            var v = new Var(device.Upload(values, shape), requiresGrad: true);
+            parameters.Add((name, v));
+            return v;
+        }
+
+        int c = config.HiddenSize, f = config.IntermediateSize, qd = config.Heads * config.HeadDim, kvd = config.KvHeads * config.HeadDim;
+        embed = Param("model.embed_tokens.weight", config.VocabSize, c);
+        blocks = new Block[config.Layers];
+        for (int l = 0; l < config.Layers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            blocks[l] = new Block(
+                Param(p + "input_layernorm.weight", c),
+                Param(p + "self_attn.q_proj.weight", qd, c),
+                Param(p + "self_attn.k_proj.weight", kvd, c),
+                Param(p + "self_attn.v_proj.weight", kvd, c),
+                Param(p + "self_attn.o_proj.weight", c, qd),
+                Param(p + "post_attention_layernorm.weight", c),
+                Param(p + "mlp.gate_proj.weight", f, c),
+                Param(p + "mlp.up_proj.weight", f, c),
+                Param(p + "mlp.down_proj.weight", c, f));
+        }
+        norm = Param("model.norm.weight", c);
+        lmHead = config.TieWordEmbeddings ? embed : Param("lm_head.weight", config.VocabSize, c);
+        Parameters = parameters;
+    }
+
+    /// <summary>
+    /// Logits [B*T, V] for tokens ids [B*T] at positions [B*T]. With segmentIds the demonstration-isolating
+    /// mask applies (the zero-shot forward). With a cache (batch 1, no gradients) the new tokens' keys and
+    /// values are appended and attention reads every cached position; lastOnly keeps only the final row's logits.
+    /// </summary>
+    public Var Forward(Tape tape, int[] ids, int[] positions, int batch, int seq,
+        int[]? segmentIds = null, PrefixVisibility prefix = PrefixVisibility.All, KvCache? cache = null, bool lastOnly = false)
+    {
+        if (ids.Length != batch * seq || positions.Length != ids.Length)
+            throw new ArgumentException($"{ids.Length} ids and {positions.Length} positions for batch {batch} x {seq}");
+        if (cache is not null && (batch != 1 || tape.Recording))
+            throw new ArgumentException("a KV cache serves one sequence without gradients");
+
+        var cfg = Config;
+        int h = cfg.Heads, kv = cfg.KvHeads, hd = cfg.HeadDim;
+        int past = cache?.Length ?? 0;
+        var shape = new AttentionShape(batch, seq, past + seq, h, kv, hd, past);
+        var mask = new AttentionMask(cfg.SlidingWindow ?? 0, segmentIds, prefix);
+
+        var x = Ops.Embedding(tape, embed, ids);                               // x: [N,C]
+        for (int l = 0; l < blocks.Length; l++)
+        {
+            var b = blocks[l];
+            var hn = Ops.RmsNorm(tape, x, b.InputNorm, cfg.RmsNormEps);
+            var q = Ops.Rope(tape, Ops.Linear(tape, hn, b.Q), positions, batch, seq, h, hd, cfg.RopeTheta);   // q: [N, H*D]
+            var k = Ops.Rope(tape, Ops.Linear(tape, hn, b.K), positions, batch, seq, kv, hd, cfg.RopeTheta);  // k: [N, KV*D]
+            var v = Ops.Linear(tape, hn, b.V);                                                                 // v: [N, KV*D]
+            if (cache is not null) (k, v) = cache.Append(l, k.Value, v.Value);
+            var attn = Ops.Attention(tape, q, k, v, shape, mask);                  // attn: [N, H*D]
+            x = Ops.Add(tape, x, Ops.Linear(tape, attn, b.O));
+            hn = Ops.RmsNorm(tape, x, b.PostNorm, cfg.RmsNormEps);
+            var mlp = Ops.SwiGlu(tape, Ops.Linear(tape, hn, b.Gate), Ops.Linear(tape, hn, b.Up));  // mlp: [N,F]
+            x = Ops.Add(tape, x, Ops.Linear(tape, mlp, b.Down));
+        }
+        cache?.Advance(seq);
+        if (lastOnly) x = new Var(x.Value.SliceRows(x.Rows - 1, 1));
+        x = Ops.RmsNorm(tape, x, norm, cfg.RmsNormEps);
+        return Ops.Linear(tape, x, lmHead);                                     // logits: [N,V]
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var (_, p) in Parameters) if (p.Grad is not null) Device.Fill(p.Grad, 0f);
+    }
+
+    public long ParameterCount => Parameters.Sum(p => (long)p.Value.Value.Length);
+}
