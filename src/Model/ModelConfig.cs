@@ -1,0 +1,222 @@
+using System.Text;
+using System.Text.Json;
+
+namespace DrICL.Model;
+
+/// <summary>
+/// The shape and hyperparameters of a Llama or Mistral decoder, as in a Hugging Face <c>config.json</c>.
+/// Mistral is Llama plus an optional sliding attention window. Features the engine does not implement
+/// (other activations, RoPE scaling, biases, a head_dim other than hidden/heads) are rejected rather
+/// than silently ignored.
+/// </summary>
+public sealed record ModelConfig
+{
+    static readonly string[] SupportedDtypes = ["float32", "bfloat16", "float16"];
+
+    /// <summary>"llama" or "mistral".</summary>
+    public string ModelType { get; }
+    public int VocabSize { get; }
+    public int HiddenSize { get; }
+    public int IntermediateSize { get; }
+    public int Layers { get; }
+    public int Heads { get; }
+    /// <summary>Key/value heads: Heads for multi-head attention, fewer for grouped-query, 1 for multi-query.</summary>
+    public int KvHeads { get; }
+    public int HeadDim => HiddenSize / Heads;
+    public float RmsNormEps { get; }
+    public float RopeTheta { get; }
+    /// <summary>Keys visible to a query, itself included; null = unlimited (plain causal).</summary>
+    public int? SlidingWindow { get; }
+    public bool TieWordEmbeddings { get; }
+    /// <summary>The dtype the weights are stored in: "float32", "bfloat16" or "float16".</summary>
+    public string TorchDtype { get; }
+    public int MaxPositionEmbeddings { get; }
+    public int BosTokenId { get; }
+    public int EosTokenId { get; }
+
+    public ModelConfig(int vocabSize, int hiddenSize, int intermediateSize, int layers, int heads, int? kvHeads = null,
+        float rmsNormEps = 1e-5f, float ropeTheta = 10000f, int? slidingWindow = null, bool tieWordEmbeddings = false,
+        string torchDtype = "float32", int maxPositionEmbeddings = 2048, int bosTokenId = 1, int eosTokenId = 2,
+        string modelType = "llama")
+    {
+        static void Require(bool ok, string problem) { if (!ok) throw new ArgumentException(problem); }
+
+        Require(modelType is "llama" or "mistral", $"unsupported model_type '{modelType}' (supported: llama, mistral)");
+        Require(vocabSize > 0, $"vocab_size {vocabSize} is not positive");
+        Require(hiddenSize > 0, $"hidden_size {hiddenSize} is not positive");
+        Require(intermediateSize > 0, $"intermediate_size {intermediateSize} is not positive");
+        Require(layers > 0, $"num_hidden_layers {layers} is not positive");
+        Require(heads > 0, $"num_attention_heads {heads} is not positive");
+        Require(kvHeads is null or > 0, $"num_key_value_heads {kvHeads} is not positive");
+        Require(hiddenSize % heads == 0, $"num_attention_heads {heads} does not divide hidden_size {hiddenSize}");
+        Require(heads % (kvHeads ?? heads) == 0, $"num_key_value_heads {kvHeads} does not divide num_attention_heads {heads}");
+        Require(hiddenSize / heads % 2 == 0, $"head dim {hiddenSize / heads} is odd; RoPE rotates pairs");
+        Require(float.IsFinite(rmsNormEps) && rmsNormEps > 0, $"rms_norm_eps {rmsNormEps} is not positive");
+        Require(float.IsFinite(ropeTheta) && ropeTheta > 0, $"rope_theta {ropeTheta} is not positive");
+        Require(slidingWindow is null or > 0, $"sliding_window {slidingWindow} is not positive");
+        Require(slidingWindow is null || modelType == "mistral", "sliding_window is set but llama has no sliding window");
+        Require(SupportedDtypes.Contains(torchDtype), $"unsupported torch_dtype '{torchDtype}' (supported: {string.Join(", ", SupportedDtypes)})");
+        Require(maxPositionEmbeddings > 0, $"max_position_embeddings {maxPositionEmbeddings} is not positive");
+        Require(bosTokenId >= 0 && eosTokenId >= 0, $"bos_token_id {bosTokenId} / eos_token_id {eosTokenId} is negative");
+
+        ModelType = modelType;
+        VocabSize = vocabSize;
+        HiddenSize = hiddenSize;
+        IntermediateSize = intermediateSize;
+        Layers = layers;
+        Heads = heads;
+        KvHeads = kvHeads ?? heads;
+        RmsNormEps = rmsNormEps;
+        RopeTheta = ropeTheta;
+        SlidingWindow = slidingWindow;
+        TieWordEmbeddings = tieWordEmbeddings;
+        TorchDtype = torchDtype;
+        MaxPositionEmbeddings = maxPositionEmbeddings;
+        BosTokenId = bosTokenId;
+        EosTokenId = eosTokenId;
+    }
+
+    public static ModelConfig Load(string path) => Parse(File.ReadAllText(path), path);
+
+    /// <summary>Parses config.json text; <paramref name="sourceName"/> (usually the path) starts every error message.</summary>
+    public static ModelConfig Parse(string json, string sourceName)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw new ModelConfigException(sourceName, $"not valid JSON ({e.Message})"); }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ModelConfigException(sourceName, "not a JSON object");
+            var config = new ConfigJson(doc.RootElement, sourceName);
+            string modelType = config.ModelType();
+
+            config.Reject("hidden_act", v => v.ValueKind == JsonValueKind.String && v.GetString() == "silu", "only silu is supported");
+            config.Reject("rope_scaling", _ => false, "RoPE scaling is not supported");
+            config.Reject("attention_bias", v => v.ValueKind == JsonValueKind.False, "attention biases are not supported");
+            config.Reject("mlp_bias", v => v.ValueKind == JsonValueKind.False, "MLP biases are not supported");
+            int hidden = config.Int("hidden_size"), heads = config.Int("num_attention_heads");
+            config.Reject("head_dim", v => heads > 0 && v.TryGetInt32(out int d) && d == hidden / heads,
+                $"only head_dim = hidden_size / num_attention_heads = {(heads > 0 ? hidden / heads : 0)} is supported");
+
+            try
+            {
+                return new ModelConfig(
+                    vocabSize: config.Int("vocab_size"),
+                    hiddenSize: hidden,
+                    intermediateSize: config.Int("intermediate_size"),
+                    layers: config.Int("num_hidden_layers"),
+                    heads: heads,
+                    kvHeads: config.IntOrNull("num_key_value_heads"),
+                    rmsNormEps: config.Float("rms_norm_eps"),
+                    ropeTheta: config.FloatOrNull("rope_theta") ?? 10000f,
+                    // Hugging Face's MistralConfig defaults to a 4096 window when the key is absent (null = none).
+                    slidingWindow: modelType == "mistral" && !config.Has("sliding_window") ? 4096 : config.IntOrNull("sliding_window"),
+                    tieWordEmbeddings: config.BoolOrNull("tie_word_embeddings") ?? false,
+                    // Recent transformers versions write "dtype" instead of "torch_dtype".
+                    torchDtype: config.StringOrNull("torch_dtype") ?? config.StringOrNull("dtype") ?? "float32",
+                    maxPositionEmbeddings: config.Int("max_position_embeddings"),
+                    bosTokenId: config.IntOrNull("bos_token_id") ?? 1,
+                    eosTokenId: config.IntOrNull("eos_token_id") ?? 2,
+                    modelType: modelType);
+            }
+            catch (ArgumentException e) { throw new ModelConfigException(sourceName, e.Message); }
+        }
+    }
+
+    /// <summary>A Hugging Face config.json for this model, to save next to a checkpoint.</summary>
+    public string ToJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("architectures");
+            json.WriteStringValue(ModelType == "mistral" ? "MistralForCausalLM" : "LlamaForCausalLM");
+            json.WriteEndArray();
+            json.WriteString("model_type", ModelType);
+            json.WriteString("torch_dtype", TorchDtype);
+            json.WriteNumber("bos_token_id", BosTokenId);
+            json.WriteNumber("eos_token_id", EosTokenId);
+            json.WriteString("hidden_act", "silu");
+            json.WriteNumber("max_position_embeddings", MaxPositionEmbeddings);
+            json.WriteNumber("vocab_size", VocabSize);
+            json.WriteNumber("hidden_size", HiddenSize);
+            json.WriteNumber("intermediate_size", IntermediateSize);
+            json.WriteNumber("num_hidden_layers", Layers);
+            json.WriteNumber("num_attention_heads", Heads);
+            json.WriteNumber("num_key_value_heads", KvHeads);
+            json.WriteNumber("head_dim", HeadDim);
+            json.WriteNumber("rms_norm_eps", RmsNormEps);
+            json.WriteNumber("rope_theta", RopeTheta);
+            if (SlidingWindow is int window) json.WriteNumber("sliding_window", window);
+            else json.WriteNull("sliding_window");
+            json.WriteBoolean("tie_word_embeddings", TieWordEmbeddings);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Typed access to config.json fields, with errors that name the file and the field.</summary>
+    readonly struct ConfigJson(JsonElement root, string source)
+    {
+        static readonly Dictionary<string, string> ModelTypeOf = new()
+        {
+            ["LlamaForCausalLM"] = "llama",
+            ["MistralForCausalLM"] = "mistral",
+        };
+
+        ModelConfigException Error(string problem) => new(source, problem);
+
+        public bool Has(string key) => root.TryGetProperty(key, out _);
+
+        /// <summary>The field's value, or null when it is absent or JSON null.</summary>
+        JsonElement? Value(string key) => root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+        public int Int(string key) => IntOrNull(key) ?? throw Error($"missing required field {key}");
+        public float Float(string key) => FloatOrNull(key) ?? throw Error($"missing required field {key}");
+
+        public int? IntOrNull(string key) => Value(key) is { } v
+            ? (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : throw Error($"{key} is not an integer: {v.GetRawText()}"))
+            : null;
+
+        public float? FloatOrNull(string key) => Value(key) is { } v
+            ? (v.ValueKind == JsonValueKind.Number ? (float)v.GetDouble() : throw Error($"{key} is not a number: {v.GetRawText()}"))
+            : null;
+
+        public bool? BoolOrNull(string key) => Value(key) is { } v
+            ? (v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : throw Error($"{key} is not a boolean: {v.GetRawText()}"))
+            : null;
+
+        public string? StringOrNull(string key) => Value(key) is { } v
+            ? (v.ValueKind == JsonValueKind.String ? v.GetString() : throw Error($"{key} is not a string: {v.GetRawText()}"))
+            : null;
+
+        /// <summary>Throws when the field is present, not null, and not a value the engine supports.</summary>
+        public void Reject(string key, Func<JsonElement, bool> supported, string reason)
+        {
+            if (Value(key) is { } v && !supported(v)) throw Error($"unsupported {key} {v.GetRawText()}: {reason}");
+        }
+
+        /// <summary>"llama" or "mistral", from model_type and/or architectures, which must agree.</summary>
+        public string ModelType()
+        {
+            string? modelType = StringOrNull("model_type");
+            if (modelType is not (null or "llama" or "mistral"))
+                throw Error($"unsupported model_type '{modelType}' (supported: llama, mistral)");
+            if (Value("architectures") is { } list)
+            {
+                if (list.ValueKind != JsonValueKind.Array) throw Error($"architectures is not an array: {list.GetRawText()}");
+                foreach (var a in list.EnumerateArray())
+                {
+                    string name = a.ValueKind == JsonValueKind.String ? a.GetString()! : a.GetRawText();
+                    if (!ModelTypeOf.TryGetValue(name, out var type))
+                        throw Error($"unsupported architecture '{name}' (supported: {string.Join(", ", ModelTypeOf.Keys)})");
+                    if (modelType is not null && type != modelType)
+                        throw Error($"architecture '{name}' does not match model_type '{modelType}'");
+                    modelType = type;
+                }
+            }
+            return modelType ?? throw Error("neither architectures nor model_type says which model this is");
+        }
+    }
+}
