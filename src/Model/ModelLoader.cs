@@ -10,12 +10,31 @@ public static class ModelLoader
     public static Transformer LoadFolder(string folder, IDevice device)
     {
         var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
-        return Load(config, folder, device);
+        using var checkpoint = SafetensorsCheckpoint.Open(folder);
+        return FromTensors(config, checkpoint.Folder, checkpoint.Tensors, checkpoint.ReadFloats, device);
     }
 
-    /// <summary>Loads weights from a .safetensors file, or a folder holding model.safetensors or model.safetensors.index.json.</summary>
-    public static Transformer Load(ModelConfig config, string weights, IDevice device)
+    /// <summary>Loads the weights of one .safetensors file.</summary>
+    public static Transformer Load(ModelConfig config, string file, IDevice device)
     {
-        throw new NotImplementedException();
+        using var weights = new SafetensorsFile(file);
+        return FromTensors(config, file, weights.Tensors, weights.ReadFloats, device);
+    }
+
+    static Transformer FromTensors(ModelConfig config, string source, IReadOnlyDictionary<string, TensorInfo> tensors, Func<string, float[]> read, IDevice device)
+    {
+        var used = new HashSet<string>();
+        var model = new Transformer(config, device, (name, shape) =>
+        {
+            if (!tensors.TryGetValue(name, out var info)) throw new InvalidDataException($"{source}: missing weight {name}");
+            if (!info.Shape.SequenceEqual(shape))
+                throw new InvalidDataException($"{source}: {name} has shape {Tensor.Format(info.Shape)}, config.json implies {Tensor.Format(shape)}");
+            used.Add(name);
+            return read(name);
+        });
+        // Tied checkpoints sometimes still carry a copy of lm_head; anything else unused means a config mismatch.
+        var extra = tensors.Keys.Where(n => !used.Contains(n) && !(config.TieWordEmbeddings && n == "lm_head.weight")).ToList();
+        if (extra.Count > 0) throw new InvalidDataException($"{source}: weights not used by this {config.ModelType} config: {string.Join(", ", extra.Take(5))}{(extra.Count > 5 ? ", …" : "")}");
+        return model;
     }
 }
