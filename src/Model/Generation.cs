@@ -24,14 +24,14 @@ public static class Generation
         {
             var positions = Enumerable.Range(cache.Length, ids.Length).ToArray();
             var logits = model.Forward(tape, ids, positions, 1, ids.Length, cache: cache, lastOnly: true).Value.ToArray();
-            int next = Pick(logits, sampling, ref rng);
+            int next = Pick(logits, sampling, rng);
             yield return next;
             if (next == stopId) yield break;
             ids = [next];
         }
     }
 
-    public static int Pick(float[] logits, SamplingOptions s, ref SplitMix64 rng)
+    public static int Pick(float[] logits, SamplingOptions s, SplitMix64 rng)
     {
         if (s.Temperature <= 0f) return ArgMax(logits);
         var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).ToArray();
@@ -64,24 +64,4 @@ public static class Generation
         for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
         return best;
     }
-}
-
-/// <summary>A small, fast, reproducible random generator (same stream on every platform for a seed).</summary>
-public struct SplitMix64(ulong seed)
-{
-    ulong state = seed;
-
-    public ulong Next()
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
-    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
-
-    /// <summary>Uniform in [0, n).</summary>
-    public int NextInt(int n) => (int)(NextDouble() * n);
 }

@@ -12,13 +12,13 @@ public static class ModelInit
         {
             var values = new float[Tensor.SizeOf(shape)];
             if (name.EndsWith("norm.weight", StringComparison.Ordinal)) Array.Fill(values, 1f);
-            else for (int i = 0; i < values.Length; i++) values[i] = std * Gaussian(ref rng);
+            else for (int i = 0; i < values.Length; i++) values[i] = std * Gaussian(rng);
             return values;
         });
     }
 
     /// <summary>A standard normal sample (Box-Muller), reproducible from the generator's state.</summary>
-    public static float Gaussian(ref SplitMix64 rng)
+    public static float Gaussian(SplitMix64 rng)
     {
         double u = 1.0 - rng.NextDouble(), v = rng.NextDouble();
         return (float)(Math.Sqrt(-2.0 * Math.Log(u)) * Math.Cos(2 * Math.PI * v));

@@ -1,3 +1,4 @@
+using DrICL.Model;
 using DrICL.Model.Tokenization;
 
 namespace DrICL.Training.Data;

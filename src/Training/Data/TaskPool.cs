@@ -1,3 +1,4 @@
+using DrICL.Model;
 using System.Text.Json;
 
 namespace DrICL.Training.Data;

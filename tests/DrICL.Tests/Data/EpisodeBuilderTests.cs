@@ -1,3 +1,4 @@
+using DrICL.Model;
 using System.Text.Json;
 using DrICL.Model.Tokenization;
 using DrICL.Training.Data;

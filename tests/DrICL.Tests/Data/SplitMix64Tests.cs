@@ -1,3 +1,4 @@
+using DrICL.Model;
 using DrICL.Training.Data;
 using NUnit.Framework;
 

@@ -47,12 +47,12 @@ public class GenerationTests
         float[] logits = [0f, MathF.Log(3f), float.NegativeInfinity, MathF.Log(6f)];
         var rng = new SplitMix64(1);
         var counts = new int[4];
-        for (int i = 0; i < 20000; i++) counts[Generation.Pick(logits, new SamplingOptions(Temperature: 1f), ref rng)]++;
+        for (int i = 0; i < 20000; i++) counts[Generation.Pick(logits, new SamplingOptions(Temperature: 1f), rng)]++;
         Assert.That(counts[2], Is.Zero);
         Assert.That(counts[0] / 20000.0, Is.EqualTo(0.1).Within(0.01));
         Assert.That(counts[3] / 20000.0, Is.EqualTo(0.6).Within(0.015));
         // top-p 0.5 keeps only the most likely token (0.6 >= 0.5).
-        for (int i = 0; i < 100; i++) Assert.That(Generation.Pick(logits, new SamplingOptions(Temperature: 1f, TopP: 0.5f), ref rng), Is.EqualTo(3));
+        for (int i = 0; i < 100; i++) Assert.That(Generation.Pick(logits, new SamplingOptions(Temperature: 1f, TopP: 0.5f), rng), Is.EqualTo(3));
     }
 
     [Test]

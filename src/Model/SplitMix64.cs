@@ -1,4 +1,4 @@
-namespace DrICL.Training.Data;
+namespace DrICL.Model;
 
 /// <summary>
 /// SplitMix64 (Steele, Lea, Flood 2014): a 64-bit state, integer-only, so every sample is identical across runs,
@@ -16,6 +16,9 @@ public sealed class SplitMix64(ulong seed)
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
     /// <summary>Uniform in [0, bound) without modulo bias (Lemire's multiply-and-reject).</summary>
     public int NextInt(int bound)
