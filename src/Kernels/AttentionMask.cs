@@ -26,9 +26,10 @@ public readonly record struct AttentionShape(int Batch, int QueryLength, int Key
 /// Which keys a query may attend to. Always causal (key j visible to query i iff j &lt;= i); with
 /// Window &gt; 0 also i - j &lt; Window. With SegmentIds ([B,Tk]: 0 = prefix, k = demonstration k) the
 /// demonstration-isolating mask applies on top: a query in segment s &gt; 0 sees its own segment and the
-/// prefix as Prefix allows; prefix queries stay plain causal.
+/// prefix as Prefix allows; prefix queries stay plain causal. With SequenceIds ([B,Tk]) several episodes
+/// packed into one row stay apart: a key is visible only from queries of the same sequence id.
 /// </summary>
-public readonly record struct AttentionMask(int Window = 0, int[]? SegmentIds = null, PrefixVisibility Prefix = PrefixVisibility.All)
+public readonly record struct AttentionMask(int Window = 0, int[]? SegmentIds = null, PrefixVisibility Prefix = PrefixVisibility.All, int[]? SequenceIds = null)
 {
     public static AttentionMask Causal => new();
 
@@ -37,6 +38,7 @@ public readonly record struct AttentionMask(int Window = 0, int[]? SegmentIds = 
     {
         if (j > i) return false;
         if (Window > 0 && i - j >= Window) return false;
+        if (SequenceIds is not null && SequenceIds[b * keyLength + i] != SequenceIds[b * keyLength + j]) return false;
         if (SegmentIds is null) return true;
         int s = SegmentIds[b * keyLength + i];
         if (s == 0) return true;

@@ -59,11 +59,11 @@ public sealed class Transformer
 
     /// <summary>
     /// Logits [B*T, V] for tokens ids [B*T] at positions [B*T]. With segmentIds the demonstration-isolating
-    /// mask applies (the zero-shot forward). With a cache (batch 1, no gradients) the new tokens' keys and
+    /// mask applies (the zero-shot forward); with sequenceIds, episodes packed into one row do not see each other. With a cache (batch 1, no gradients) the new tokens' keys and
     /// values are appended and attention reads every cached position; lastOnly keeps only the final row's logits.
     /// </summary>
     public Var Forward(Tape tape, int[] ids, int[] positions, int batch, int seq,
-        int[]? segmentIds = null, PrefixVisibility prefix = PrefixVisibility.All, KvCache? cache = null, bool lastOnly = false)
+        int[]? segmentIds = null, PrefixVisibility prefix = PrefixVisibility.All, int[]? sequenceIds = null, KvCache? cache = null, bool lastOnly = false)
     {
         if (ids.Length != batch * seq || positions.Length != ids.Length)
             throw new ArgumentException($"{ids.Length} ids and {positions.Length} positions for batch {batch} x {seq}");
@@ -74,7 +74,7 @@ public sealed class Transformer
         int h = cfg.Heads, kv = cfg.KvHeads, hd = cfg.HeadDim;
         int past = cache?.Length ?? 0;
         var shape = new AttentionShape(batch, seq, past + seq, h, kv, hd, past);
-        var mask = new AttentionMask(cfg.SlidingWindow ?? 0, segmentIds, prefix);
+        var mask = new AttentionMask(cfg.SlidingWindow ?? 0, segmentIds, prefix, sequenceIds);
 
         var x = Ops.Embedding(tape, embed, ids);                               // x: [N,C]
         for (int l = 0; l < blocks.Length; l++)

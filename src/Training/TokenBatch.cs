@@ -3,24 +3,37 @@ namespace DrICL.Training;
 /// <summary>
 /// One training batch, every array [B,T] row-major: input ids, next-token labels (-100 = no loss),
 /// demo ids (1-based demonstration whose answer a supervised position predicts, 0 elsewhere), segment ids
-/// (0 = prefix, k = demonstration k) and positions.
+/// (0 = prefix, k = demonstration k) and positions. When several episodes are packed into a row,
+/// SequenceIds numbers them (1-based within the batch, 0 = padding); without it each row is one episode.
 /// </summary>
-public sealed record TokenBatch(int Batch, int Seq, int[] InputIds, int[] Labels, int[] DemoIds, int[] SegmentIds, int[] PositionIds)
+public sealed record TokenBatch(int Batch, int Seq, int[] InputIds, int[] Labels, int[] DemoIds, int[] SegmentIds, int[] PositionIds, int[]? SequenceIds = null)
 {
     public const int IgnoreIndex = -100;
 
     public void Validate()
     {
         int n = Batch * Seq;
-        foreach (var (name, a) in new[] { ("input_ids", InputIds), ("labels", Labels), ("demo_ids", DemoIds), ("segment_ids", SegmentIds), ("position_ids", PositionIds) })
+        foreach (var (name, a) in new[] { ("input_ids", InputIds), ("labels", Labels), ("demo_ids", DemoIds), ("segment_ids", SegmentIds), ("position_ids", PositionIds), ("sequence_ids", SequenceIds ?? InputIds) })
             if (a.Length != n) throw new ArgumentException($"{name} holds {a.Length} values, batch {Batch} x {Seq} needs {n}");
     }
 
-    /// <summary>The number of demonstrations K of sequence b: its largest demo id.</summary>
-    public int Demonstrations(int b)
+    /// <summary>The episodes of the batch: how many, and for each token its episode index (-1 for padding).</summary>
+    public (int Count, int[] OfToken) Sequences()
     {
-        int k = 0;
-        for (int t = 0; t < Seq; t++) k = Math.Max(k, DemoIds[b * Seq + t]);
-        return k;
+        var of = new int[InputIds.Length];
+        if (SequenceIds is null)
+        {
+            for (int t = 0; t < of.Length; t++) of[t] = t / Seq;
+            return (Batch, of);
+        }
+        var index = new Dictionary<int, int>();
+        for (int t = 0; t < of.Length; t++)
+        {
+            int id = SequenceIds[t];
+            if (id == 0) { of[t] = -1; continue; }
+            if (!index.TryGetValue(id, out int s)) index.Add(id, s = index.Count);
+            of[t] = s;
+        }
+        return (index.Count, of);
     }
 }

@@ -22,7 +22,7 @@ public sealed class DrIcl(DrIclOptions options) : IObjective
 
     public LossReport Run(Transformer model, TokenBatch batch, bool backward)
     {
-        int bsz = batch.Batch, seq = batch.Seq;
+        var (bsz, sequenceOf) = batch.Sequences();
         float a = Options.Alpha;
         ManyShotStats? stats = null;
         var nll = TokenWeighted.Pass(model, batch, backward, n =>
@@ -31,8 +31,8 @@ public sealed class DrIcl(DrIclOptions options) : IObjective
             var w = new float[n.Length];
             for (int t = 0; t < w.Length; t++)
             {
-                int b = t / seq, k = batch.DemoIds[t];
-                if (k > 0 && batch.Labels[t] != TokenBatch.IgnoreIndex)
+                int b = sequenceOf[t], k = batch.DemoIds[t];
+                if (b >= 0 && k > 0 && batch.Labels[t] != TokenBatch.IgnoreIndex)
                     w[t] = 0.5f * (1 + a) / bsz * stats.Advantage[b][k - 1] / (stats.Demos[b] * stats.Tokens[b][k - 1]);
             }
             return w;
@@ -41,21 +41,22 @@ public sealed class DrIcl(DrIclOptions options) : IObjective
 
         var zeroWeights = new float[nll.Length];
         var supervised = new int[bsz];
-        for (int t = 0; t < nll.Length; t++) if (batch.Labels[t] != TokenBatch.IgnoreIndex) supervised[t / seq]++;
+        var zeroSums = new double[bsz];
+        for (int t = 0; t < nll.Length; t++) if (sequenceOf[t] >= 0 && batch.Labels[t] != TokenBatch.IgnoreIndex) supervised[sequenceOf[t]]++;
         for (int t = 0; t < nll.Length; t++)
-            if (batch.Labels[t] != TokenBatch.IgnoreIndex) zeroWeights[t] = 0.5f * (1 - a) / bsz / supervised[t / seq];
+            if (sequenceOf[t] >= 0 && batch.Labels[t] != TokenBatch.IgnoreIndex) zeroWeights[t] = 0.5f * (1 - a) / bsz / supervised[sequenceOf[t]];
         var nllZero = TokenWeighted.Pass(model, batch, backward, _ => zeroWeights, batch.SegmentIds, Options.Prefix);
+        for (int t = 0; t < nll.Length; t++) if (sequenceOf[t] >= 0 && batch.Labels[t] != TokenBatch.IgnoreIndex) zeroSums[sequenceOf[t]] += nllZero[t];
 
         var many = new float[bsz];
         var zero = new float[bsz];
         double loss = 0;
         for (int b = 0; b < bsz; b++)
         {
-            double m = 0, z = 0;
+            double m = 0;
             for (int k = 0; k < stats.Demos[b]; k++) m += (double)stats.Advantage[b][k] * stats.Loss[b][k];
             many[b] = (float)(m / stats.Demos[b]);
-            for (int t = b * seq; t < (b + 1) * seq; t++) if (batch.Labels[t] != TokenBatch.IgnoreIndex) z += nllZero[t];
-            zero[b] = (float)(z / supervised[b]);
+            zero[b] = (float)(zeroSums[b] / supervised[b]);
             loss += 0.5 * ((1 + a) * many[b] + (1 - a) * zero[b]) / bsz;
         }
 
@@ -83,34 +84,38 @@ public sealed class ManyShotStats
 
     public static ManyShotStats Compute(TokenBatch batch, float[] nll, DrIclOptions options)
     {
-        int bsz = batch.Batch, seq = batch.Seq;
-        var demos = new int[bsz];
-        var tokens = new int[bsz][];
-        var loss = new float[bsz][];
-        var baseline = new float[bsz][];
-        var advantage = new float[bsz][];
-        for (int b = 0; b < bsz; b++)
+        var (count, sequenceOf) = batch.Sequences();
+        var demos = new int[count];
+        for (int t = 0; t < sequenceOf.Length; t++) if (sequenceOf[t] >= 0) demos[sequenceOf[t]] = Math.Max(demos[sequenceOf[t]], batch.DemoIds[t]);
+        var sums = new double[count][];
+        var tokens = new int[count][];
+        for (int b = 0; b < count; b++)
         {
-            int kCount = demos[b] = batch.Demonstrations(b);
-            if (kCount == 0) throw new ArgumentException($"sequence {b} of the batch has no demonstration");
-            var sums = new double[kCount];
-            tokens[b] = new int[kCount];
-            for (int t = b * seq; t < (b + 1) * seq; t++)
-            {
-                int k = batch.DemoIds[t];
-                if (k == 0 || batch.Labels[t] == TokenBatch.IgnoreIndex) continue;
-                sums[k - 1] += nll[t];
-                tokens[b][k - 1]++;
-            }
-            loss[b] = new float[kCount];
-            for (int k = 0; k < kCount; k++)
+            if (demos[b] == 0) throw new ArgumentException($"sequence {b} of the batch has no demonstration");
+            sums[b] = new double[demos[b]];
+            tokens[b] = new int[demos[b]];
+        }
+        for (int t = 0; t < sequenceOf.Length; t++)
+        {
+            int b = sequenceOf[t], k = batch.DemoIds[t];
+            if (b < 0 || k == 0 || batch.Labels[t] == TokenBatch.IgnoreIndex) continue;
+            sums[b][k - 1] += nll[t];
+            tokens[b][k - 1]++;
+        }
+        var loss = new float[count][];
+        var baseline = new float[count][];
+        var advantage = new float[count][];
+        for (int b = 0; b < count; b++)
+        {
+            loss[b] = new float[demos[b]];
+            for (int k = 0; k < demos[b]; k++)
             {
                 if (tokens[b][k] == 0) throw new ArgumentException($"demonstration {k + 1} of sequence {b} has no supervised token");
-                loss[b][k] = (float)(sums[k] / tokens[b][k]);
+                loss[b][k] = (float)(sums[b][k] / tokens[b][k]);
             }
             baseline[b] = Baselines(loss[b], options.Window, options.SampleSize);
-            advantage[b] = new float[kCount];
-            for (int k = 0; k < kCount; k++) advantage[b][k] = MathF.Exp((loss[b][k] - baseline[b][k]) / options.Gamma);
+            advantage[b] = new float[demos[b]];
+            for (int k = 0; k < demos[b]; k++) advantage[b][k] = MathF.Exp((loss[b][k] - baseline[b][k]) / options.Gamma);
         }
         return new ManyShotStats { Demos = demos, Tokens = tokens, Loss = loss, Baseline = baseline, Advantage = advantage };
     }

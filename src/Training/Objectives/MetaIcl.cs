@@ -12,9 +12,10 @@ public sealed class MetaIcl : IObjective
 
     public LossReport Run(Transformer model, TokenBatch batch, bool backward)
     {
-        var last = new int[batch.Batch];
-        for (int b = 0; b < batch.Batch; b++) last[b] = batch.Demonstrations(b);
-        var weights = TokenWeighted.MeanOver(batch, t => batch.DemoIds[t] > 0 && batch.DemoIds[t] == last[t / batch.Seq]);
+        var (count, sequenceOf) = batch.Sequences();
+        var last = new int[count];
+        for (int t = 0; t < sequenceOf.Length; t++) if (sequenceOf[t] >= 0) last[sequenceOf[t]] = Math.Max(last[sequenceOf[t]], batch.DemoIds[t]);
+        var weights = TokenWeighted.MeanOver(batch, t => batch.DemoIds[t] > 0 && batch.DemoIds[t] == last[sequenceOf[t]]);
         var nll = TokenWeighted.Pass(model, batch, backward, _ => weights);
         return new LossReport(TokenWeighted.Dot(weights, nll), new Dictionary<string, float[]> { ["token_nll"] = nll });
     }

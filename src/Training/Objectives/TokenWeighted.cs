@@ -13,7 +13,7 @@ public static class TokenWeighted
         int[]? segmentIds = null, Kernels.PrefixVisibility prefix = Kernels.PrefixVisibility.All)
     {
         var tape = new Tape(model.Device, recording: backward);
-        var logits = model.Forward(tape, batch.InputIds, batch.PositionIds, batch.Batch, batch.Seq, segmentIds, prefix);
+        var logits = model.Forward(tape, batch.InputIds, batch.PositionIds, batch.Batch, batch.Seq, segmentIds, prefix, batch.SequenceIds);
         var losses = Ops.CrossEntropy(tape, logits, batch.Labels);
         if (backward)
         {
