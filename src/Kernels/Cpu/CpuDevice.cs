@@ -78,21 +78,21 @@ public sealed class CpuDevice : IDevice
         Cpu.SwiGlu.BackwardReference(dh.Span, gate.Span, up.Span, dgate.Span, dup.Span);
 
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, AttentionShape shape, AttentionMask mask) =>
-        FlashAttention.ForwardReference(q.Span, k.Span, v.Span, o.Span, lse.Span, shape, mask);
+        FlashAttention.Forward(q.Span, k.Span, v.Span, o.Span, lse.Span, shape, mask);
 
     public void AttentionBackward(Tensor dO, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor dq, Tensor dk, Tensor dv, AttentionShape shape, AttentionMask mask) =>
-        FlashAttention.BackwardReference(dO.Span, q.Span, k.Span, v.Span, o.Span, lse.Span, dq.Span, dk.Span, dv.Span, shape, mask);
+        FlashAttention.Backward(dO.Span, q.Span, k.Span, v.Span, o.Span, lse.Span, dq.Span, dk.Span, dv.Span, shape, mask);
 
     public void CrossEntropy(Tensor logits, int[] labels, Tensor nll, Tensor lse) =>
-        Cpu.CrossEntropy.ForwardReference(logits.Span, labels, nll.Span, lse.Span, logits.Rows, logits.Columns);
+        Cpu.CrossEntropy.Forward(logits.Span, labels, nll.Span, lse.Span, logits.Rows, logits.Columns);
 
     public void CrossEntropyBackward(Tensor logits, int[] labels, Tensor lse, Tensor weights, Tensor dlogits) =>
-        Cpu.CrossEntropy.BackwardReference(logits.Span, labels, lse.Span, weights.Span, dlogits.Span, logits.Rows, logits.Columns);
+        Cpu.CrossEntropy.Backward(logits.Span, labels, lse.Span, weights.Span, dlogits.Span, logits.Rows, logits.Columns);
 
-    public double SumOfSquares(Tensor t) => Cpu.AdamW.SumOfSquaresReference(t.Span);
+    public double SumOfSquares(Tensor t) => Cpu.AdamW.SumOfSquares(t.Span);
 
     public void AdamW(Tensor p, Tensor g, Tensor m, Tensor v, AdamWConfig config, int step, float gradScale) =>
-        Cpu.AdamW.Reference(p.Span, g.Span, m.Span, v.Span, config, step, gradScale);
+        Cpu.AdamW.Step(p.Span, g.Span, m.Span, v.Span, config, step, gradScale);
 
     public void Dispose() { }
 

@@ -1,0 +1,511 @@
+// Flash attention on the CPU: fused, tiled, SIMD, multithreaded; fp32 throughout.
+//
+// Forward. One work item is (batch, head, block of QueryTile query rows). It walks the key axis in tiles
+// of KeyTile keys and keeps, per query row, a running max m, a running sum l of exp(s - m) and an
+// unnormalized output accumulator acc[D]. For each key tile:
+//   S = scale * Q_blk K_tile^T                    (QueryTile x KeyTile scores, the only score storage)
+//   masked entries -> -inf
+//   m' = max(m, rowmax S); P = exp(S - m'); l = l exp(m - m') + rowsum P; acc = acc exp(m - m') + P V_tile
+// and at the end O = acc / l, lse = m + log l. So scores, softmax and the P V product are fused: the
+// T x T score matrix never exists, memory traffic is O(T D) per head and the tile stays in L1/L2.
+// Key tiles that no query of the block can see are never touched: causal stops at the last query's
+// diagonal, a sliding window starts at FirstKey of the first query, and for the demonstration mask a
+// tile is skipped when its segments cannot meet the block's (see SegmentsDisjoint).
+//
+// Backward (FlashAttention-2). With delta_i = rowsum(dO_i * O_i) and the saved lse, each tile's
+// P = exp(S - lse) is recomputed from Q and K, dP = dO V^T, dS = P (dP - delta), and then
+// dV += P^T dO, dK += scale dS^T Q, dQ += scale dS K, all from the one tile. The loop is key-tile major:
+// a work item owns key tiles of one (batch, kv head), so it alone writes their dK/dV rows, summing over
+// the group's query heads (GQA) and the query blocks that see the tile. dQ gets a contribution from
+// every key tile; the tiles of a (batch, kv head) are split round-robin into Lanes work items (more
+// than one only when B*KV alone would leave threads idle), each lane sums dQ into its own buffer, and
+// the lanes are added in order at the end. No atomics, no races, and the same sums in the same order
+// on every run.
+//
+// Kernels. K and V are first transposed per (batch, kv head) into [D, Tk padded to KeyTile] so the score
+// kernel broadcasts one query element and multiplies it into 32 consecutive keys (4 rows x 32 keys
+// of Vector256 accumulators, no horizontal sums). The P V-like products (PV, dS K, P^T dO, dS^T Q)
+// share one kernel that adds coefficient-weighted rows of a D-wide operand into 4 output rows at a time.
+// Padded keys lie beyond every query's diagonal, so the causal mask zeroes them.
+
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace DrICL.Kernels.Cpu;
+
+public static unsafe partial class FlashAttention
+{
+    const int QueryTile = 32;   // query rows per work item
+    const int KeyTile = 64;     // keys per tile; the transposed K/V are padded to a multiple of it
+    const int KeyChunk = 32;    // keys per register block of the score kernel (4 x Vector256)
+    const int BackwardWorkItems = 16;
+
+    // q: [B,Tq,H,D], k, v: [B,Tk,KV,D] -> o: [B,Tq,H,D], lse: [B,H,Tq]
+    public static void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> o, Span<float> lse, AttentionShape s, AttentionMask mask)
+    {
+        CheckSizes(s, mask, q.Length, k.Length, v.Length, o.Length, lse.Length);
+        var problem = new Problem(s, mask);
+        var kt = ArrayPool<float>.Shared.Rent(problem.TransposedLength);
+        try
+        {
+            fixed (float* pq = q, pk = k, pv = v, po = o, plse = lse, pkt = kt)
+            {
+                problem.Q = pq; problem.K = pk; problem.V = pv; problem.O = po; problem.Lse = plse; problem.KT = pkt;
+                problem.Transpose(pk, pkt);
+                Parallel.For(0, s.Batch * s.Heads * problem.QueryBlocks, item => problem.ForwardBlock(item, Scratch.ForThread(s.HeadDim)));
+            }
+        }
+        finally { ArrayPool<float>.Shared.Return(kt); }
+    }
+
+    // dO: [B,Tq,H,D] -> dq: [B,Tq,H,D], dk, dv: [B,Tk,KV,D] (all overwritten).
+    public static void Backward(ReadOnlySpan<float> dO, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> o, ReadOnlySpan<float> lse,
+        Span<float> dq, Span<float> dk, Span<float> dv, AttentionShape s, AttentionMask mask)
+    {
+        CheckSizes(s, mask, q.Length, k.Length, v.Length, o.Length, lse.Length);
+        Require(dO.Length, q.Length, nameof(dO)); Require(dq.Length, q.Length, nameof(dq));
+        Require(dk.Length, k.Length, nameof(dk)); Require(dv.Length, v.Length, nameof(dv));
+        var problem = new Problem(s, mask);
+        var kt = ArrayPool<float>.Shared.Rent(problem.TransposedLength);
+        var vt = ArrayPool<float>.Shared.Rent(problem.TransposedLength);
+        var delta = ArrayPool<float>.Shared.Rent(lse.Length);
+        var dqLanes = ArrayPool<float>.Shared.Rent((problem.Lanes - 1) * q.Length);
+        try
+        {
+            fixed (float* pdo = dO, pq = q, pk = k, pv = v, po = o, plse = lse, pdq = dq, pdk = dk, pdv = dv, pkt = kt, pvt = vt, pdelta = delta, planes = dqLanes)
+            {
+                problem.DO = pdo; problem.Q = pq; problem.K = pk; problem.V = pv; problem.O = po; problem.Lse = plse;
+                problem.DQ = pdq; problem.DK = pdk; problem.DV = pdv; problem.KT = pkt; problem.VT = pvt; problem.Delta = pdelta; problem.DQLanes = planes;
+                problem.Transpose(pk, pkt);
+                problem.Transpose(pv, pvt);
+                problem.RowDeltas();
+                Parallel.For(0, s.Batch * s.KvHeads * problem.Lanes, item => problem.BackwardLane(item, Scratch.ForThread(s.HeadDim)));
+            }
+            for (int lane = 1; lane < problem.Lanes; lane++)
+                TensorPrimitives.Add(dq, dqLanes.AsSpan((lane - 1) * q.Length, q.Length), dq);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(kt);
+            ArrayPool<float>.Shared.Return(vt);
+            ArrayPool<float>.Shared.Return(delta);
+            ArrayPool<float>.Shared.Return(dqLanes);
+        }
+    }
+
+    static void CheckSizes(AttentionShape s, AttentionMask mask, int q, int k, int v, int o, int lse)
+    {
+        s.Validate();
+        Require(q, (long)s.Batch * s.QueryLength * s.Heads * s.HeadDim, nameof(q));
+        Require(k, (long)s.Batch * s.KeyLength * s.KvHeads * s.HeadDim, nameof(k));
+        Require(v, k, nameof(v));
+        Require(o, q, nameof(o));
+        Require(lse, (long)s.Batch * s.Heads * s.QueryLength, nameof(lse));
+        if (mask.SegmentIds is { } seg && seg.Length != s.Batch * s.KeyLength)
+            throw new ArgumentException($"segment ids hold {seg.Length} entries, [B,Tk] needs {s.Batch * s.KeyLength}");
+    }
+
+    static void Require(int actual, long expected, string name)
+    {
+        if (actual != expected) throw new ArgumentException($"attention buffer {name} holds {actual} floats, the shape needs {expected}");
+    }
+
+    /// <summary>
+    /// Per-thread tiles: scores/probabilities, score gradients, and the forward's running row state. Kept
+    /// per thread and reused across calls, so steady-state training allocates nothing here.
+    /// </summary>
+    sealed class Scratch
+    {
+        [ThreadStatic] static Scratch? cached;
+
+        readonly int headDim;
+        readonly float[] scores = GC.AllocateUninitializedArray<float>(QueryTile * KeyTile, pinned: true);
+        readonly float[] grads = GC.AllocateUninitializedArray<float>(QueryTile * KeyTile, pinned: true);
+        readonly float[] acc, max = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true), sum = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true);
+
+        Scratch(int headDim)
+        {
+            this.headDim = headDim;
+            acc = GC.AllocateUninitializedArray<float>(QueryTile * headDim, pinned: true);
+        }
+
+        public static Scratch ForThread(int headDim) => cached is { } c && c.headDim >= headDim ? c : cached = new Scratch(headDim);
+
+        // The arrays live on the pinned object heap, so these addresses stay valid while the Scratch lives.
+        public float* Scores => Pin(scores);
+        public float* Grads => Pin(grads);
+        public float* Acc => Pin(acc);
+        public float* Max => Pin(max);
+        public float* Sum => Pin(sum);
+
+        static float* Pin(float[] a) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
+    }
+
+    /// <summary>One attention call: shape, mask, pinned operands, and the per-work-item tile loops.</summary>
+    sealed class Problem
+    {
+        public float* Q, K, V, O, Lse, KT, VT, DO, DQ, DK, DV, Delta, DQLanes;
+
+        readonly AttentionShape s;
+        readonly AttentionMask mask;
+        readonly int d, keyPad;
+        readonly int queryStride, keyStride;   // floats between consecutive positions of one query / kv head
+        readonly float scale;
+
+        public Problem(AttentionShape shape, AttentionMask mask)
+        {
+            s = shape;
+            this.mask = mask;
+            d = shape.HeadDim;
+            keyPad = RoundUp(shape.KeyLength, KeyTile);
+            queryStride = shape.Heads * d;
+            keyStride = shape.KvHeads * d;
+            scale = shape.Scale;
+        }
+
+        public int QueryBlocks => (s.QueryLength + QueryTile - 1) / QueryTile;
+        public int KeyBlocks => keyPad / KeyTile;
+        // Backward lanes per (batch, kv head): enough work items to keep a thread pool busy when B*KV is small.
+        // It depends on the shape only, so the summation order, and hence the result, is the same on any machine.
+        public int Lanes => Math.Clamp(BackwardWorkItems / (s.Batch * s.KvHeads), 1, KeyBlocks);
+        public int TransposedLength => s.Batch * s.KvHeads * d * keyPad;
+
+        float* QueryRow(float* x, int b, int i, int h) => x + ((long)(b * s.QueryLength + i) * s.Heads + h) * d;
+        float* KeyRow(float* x, int b, int j, int kvh) => x + ((long)(b * s.KeyLength + j) * s.KvHeads + kvh) * d;
+        float* Transposed(float* xt, int b, int kvh) => xt + (long)(b * s.KvHeads + kvh) * d * keyPad;
+        int RowStat(int b, int h, int i) => (b * s.Heads + h) * s.QueryLength + i;
+
+        /// <summary>x: [B,Tk,KV,D] -> xt: [B,KV,D,keyPad], zero-padded past Tk.</summary>
+        public void Transpose(float* x, float* xt)
+        {
+            float* src0 = x, dst0 = xt;
+            Parallel.For(0, s.Batch * s.KvHeads, bk =>
+            {
+                int b = bk / s.KvHeads, kvh = bk % s.KvHeads;
+                float* dst = Transposed(dst0, b, kvh);
+                for (int j = 0; j < s.KeyLength; j++)
+                {
+                    float* src = KeyRow(src0, b, j, kvh);
+                    for (int c = 0; c < d; c++) dst[(long)c * keyPad + j] = src[c];
+                }
+                for (int c = 0; c < d; c++) new Span<float>(dst + (long)c * keyPad + s.KeyLength, keyPad - s.KeyLength).Clear();
+            });
+        }
+
+        /// <summary>delta[b,h,i] = dO[b,i,h,:] . O[b,i,h,:], the softmax backward's row correction.</summary>
+        public void RowDeltas()
+        {
+            for (int b = 0; b < s.Batch; b++)
+                for (int i = 0; i < s.QueryLength; i++)
+                    for (int h = 0; h < s.Heads; h++)
+                        Delta[RowStat(b, h, i)] = TensorPrimitives.Dot(new ReadOnlySpan<float>(QueryRow(DO, b, i, h), d), new ReadOnlySpan<float>(QueryRow(O, b, i, h), d));
+        }
+
+        public void ForwardBlock(int item, Scratch w)
+        {
+            int b = item / (s.Heads * QueryBlocks), h = item / QueryBlocks % s.Heads, i0 = item % QueryBlocks * QueryTile;
+            int rows = Math.Min(QueryTile, s.QueryLength - i0), kvh = h / s.Group;
+            float* scores = w.Scores, acc = w.Acc, max = w.Max, sum = w.Sum;
+            new Span<float>(acc, rows * d).Clear();
+            new Span<float>(max, rows).Fill(float.NegativeInfinity);
+            new Span<float>(sum, rows).Clear();
+
+            int first = mask.FirstKey(s.QueryOffset + i0), last = s.QueryOffset + i0 + rows - 1;
+            for (int j0 = first / KeyTile * KeyTile; j0 <= last; j0 += KeyTile)
+            {
+                int valid = Math.Min(KeyTile, last + 1 - j0), width = RoundUp(valid, KeyChunk);
+                if (SegmentsDisjoint(b, i0, rows, j0, valid)) continue;
+                Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, keyPad, scores, rows, width, d, scale);
+                Mask(scores, b, i0, rows, j0, width);
+                for (int r = 0; r < rows; r++)
+                {
+                    float* row = scores + r * KeyTile;
+                    float m = MathF.Max(max[r], TensorPrimitives.Max(new ReadOnlySpan<float>(row, width)));
+                    if (m == float.NegativeInfinity) { new Span<float>(row, width).Clear(); continue; } // nothing visible yet
+                    float alpha = MathF.Exp(max[r] - m);
+                    sum[r] = sum[r] * alpha + ExpInPlace(row, width, m);
+                    if (alpha != 1f) TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + r * d, d), alpha, new Span<float>(acc + r * d, d));
+                    max[r] = m;
+                }
+                AccumulateRows(scores, KeyTile, 1, rows, valid, KeyRow(V, b, j0, kvh), keyStride, acc, d, d);
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + r * d, d), 1f / sum[r], new Span<float>(QueryRow(O, b, i0 + r, h), d));
+                Lse[RowStat(b, h, i0 + r)] = max[r] + MathF.Log(sum[r]);
+            }
+        }
+
+        /// <summary>
+        /// One backward work item: key tiles lane, lane + Lanes, ... of one (batch, kv head), over the group's
+        /// query heads. It owns those tiles' dK and dV rows and the group's dQ rows in its lane's dQ buffer.
+        /// </summary>
+        public void BackwardLane(int item, Scratch w)
+        {
+            int lane = item % Lanes, b = item / Lanes / s.KvHeads, kvh = item / Lanes % s.KvHeads;
+            float* dq = lane == 0 ? DQ : DQLanes + (long)(lane - 1) * s.Batch * s.QueryLength * queryStride;
+            for (int i = 0; i < s.QueryLength; i++) new Span<float>(QueryRow(dq, b, i, kvh * s.Group), s.Group * d).Clear();
+            for (int kb = lane; kb < KeyBlocks; kb += Lanes) KeyTileGradients(b, kvh, kb * KeyTile, dq, w);
+        }
+
+        void KeyTileGradients(int b, int kvh, int j0, float* dqLane, Scratch w)
+        {
+            int valid = Math.Min(KeyTile, s.KeyLength - j0), width = RoundUp(valid, KeyChunk);
+            float* k = KeyRow(K, b, j0, kvh), dk = KeyRow(DK, b, j0, kvh), dv = KeyRow(DV, b, j0, kvh);
+            for (int x = 0; x < valid; x++)
+            {
+                new Span<float>(dk + x * keyStride, d).Clear();
+                new Span<float>(dv + x * keyStride, d).Clear();
+            }
+
+            // Queries that see a key of this tile: causal from j0 on, and within the window of its last key.
+            int firstQuery = Math.Max(0, j0 - s.QueryOffset);
+            int lastQuery = mask.Window > 0 ? Math.Min(s.QueryLength - 1, j0 + valid - 1 + mask.Window - 1 - s.QueryOffset) : s.QueryLength - 1;
+            for (int h = kvh * s.Group; h < (kvh + 1) * s.Group; h++)
+                for (int i0 = firstQuery / QueryTile * QueryTile; i0 <= lastQuery; i0 += QueryTile)
+                {
+                    int rows = Math.Min(QueryTile, s.QueryLength - i0);
+                    if (SegmentsDisjoint(b, i0, rows, j0, valid)) continue;
+                    TileGradients(b, h, kvh, i0, rows, j0, width, w.Scores, w.Grads);
+                    AccumulateRows(w.Scores, 1, KeyTile, valid, rows, QueryRow(DO, b, i0, h), queryStride, dv, keyStride, d);
+                    AccumulateRows(w.Grads, 1, KeyTile, valid, rows, QueryRow(Q, b, i0, h), queryStride, dk, keyStride, d);
+                    AccumulateRows(w.Grads, KeyTile, 1, rows, valid, k, keyStride, QueryRow(dqLane, b, i0, h), queryStride, d);
+                }
+        }
+
+        // p = exp(S - lse) and ds = scale * p * (dO V^T - delta) for one tile; the scale is folded into ds
+        // because both dQ and dK need it.
+        void TileGradients(int b, int h, int kvh, int i0, int rows, int j0, int width, float* p, float* ds)
+        {
+            Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, keyPad, p, rows, width, d, scale);
+            Mask(p, b, i0, rows, j0, width);
+            Scores(QueryRow(DO, b, i0, h), queryStride, Transposed(VT, b, kvh) + j0, keyPad, ds, rows, width, d, 1f);
+            var sc = Vector256.Create(scale);
+            for (int r = 0; r < rows; r++)
+            {
+                var lse = Vector256.Create(Lse[RowStat(b, h, i0 + r)]);
+                var delta = Vector256.Create(Delta[RowStat(b, h, i0 + r)]);
+                float* pr = p + r * KeyTile, dsr = ds + r * KeyTile;
+                for (int x = 0; x < width; x += Vector256<float>.Count)
+                {
+                    var pv = Vector256.Exp(Vector256.Load(pr + x) - lse);
+                    pv.Store(pr + x);
+                    (sc * pv * (Vector256.Load(dsr + x) - delta)).Store(dsr + x);
+                }
+            }
+        }
+
+        /// <summary>Sets the scores of keys the mask hides to -inf; a tile that is wholly visible is left alone.</summary>
+        void Mask(float* scores, int b, int i0, int rows, int j0, int width)
+        {
+            int q0 = s.QueryOffset + i0, q1 = q0 + rows - 1;
+            var seg = mask.SegmentIds;
+            if (j0 + width - 1 <= q0 && j0 >= mask.FirstKey(q1) && seg is null) return;
+            for (int r = 0; r < rows; r++)
+            {
+                int qi = q0 + r;
+                var row = new Span<float>(scores + r * KeyTile, width);
+                int lo = Math.Clamp(mask.FirstKey(qi) - j0, 0, width), hi = Math.Clamp(qi + 1 - j0, 0, width);
+                row[..lo].Fill(float.NegativeInfinity);
+                row[hi..].Fill(float.NegativeInfinity);
+                if (seg is null) continue;
+                // The demonstration rule of AttentionMask.IsVisible, with the query's segment hoisted out of the key loop.
+                int sq = seg[b * s.KeyLength + qi];
+                if (sq == 0) continue;
+                bool seesPrefix = PrefixVisible(sq);
+                for (int x = lo; x < hi; x++)
+                {
+                    int sk = seg[b * s.KeyLength + j0 + x];
+                    if (sk != sq && !(sk == 0 && seesPrefix)) row[x] = float.NegativeInfinity;
+                }
+            }
+        }
+
+        bool PrefixVisible(int segment) => mask.Prefix == PrefixVisibility.All || (mask.Prefix == PrefixVisibility.First && segment == 1);
+
+        /// <summary>
+        /// True when the segment mask hides all of keys j0..j0+valid-1 from query rows i0..i0+rows-1: no query
+        /// is in the prefix, no key is a prefix key such a query may see, and the remaining key segments all
+        /// fall outside the queries' segment range. Conservative: false means "maybe visible".
+        /// </summary>
+        bool SegmentsDisjoint(int b, int i0, int rows, int j0, int valid)
+        {
+            if (mask.SegmentIds is not { } seg) return false;
+            int qMin = int.MaxValue, qMax = int.MinValue;
+            for (int r = 0; r < rows; r++)
+            {
+                int sq = seg[b * s.KeyLength + s.QueryOffset + i0 + r];
+                if (sq == 0) return false;
+                qMin = Math.Min(qMin, sq); qMax = Math.Max(qMax, sq);
+            }
+            bool prefixSeen = mask.Prefix == PrefixVisibility.All || (mask.Prefix == PrefixVisibility.First && qMin <= 1 && 1 <= qMax);
+            for (int x = 0; x < valid; x++)
+            {
+                int sk = seg[b * s.KeyLength + j0 + x];
+                if (sk == 0 ? prefixSeen : sk >= qMin && sk <= qMax) return false;
+            }
+            return true;
+        }
+    }
+
+    static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>row[0..n) = exp(row - shift), returning the sum; n is a multiple of the vector width.</summary>
+    static float ExpInPlace(float* row, int n, float shift)
+    {
+        var sh = Vector256.Create(shift);
+        var total = Vector256<float>.Zero;
+        for (int x = 0; x < n; x += Vector256<float>.Count)
+        {
+            var e = Vector256.Exp(Vector256.Load(row + x) - sh);
+            e.Store(row + x);
+            total += e;
+        }
+        return Vector256.Sum(total);
+    }
+
+    /// <summary>
+    /// dst[r, x] = scale * sum_c a[r, c] * bt[c, x] for r &lt; rows, x &lt; width (a multiple of KeyChunk);
+    /// a rows are aStride apart, bt rows btStride apart, dst rows KeyTile apart. Register block: 4 rows x 32 keys.
+    /// </summary>
+    static void Scores(float* a, int aStride, float* bt, int btStride, float* dst, int rows, int width, int d, float scale)
+    {
+        var sc = Vector256.Create(scale);
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            float* a0 = a + r * aStride, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride;
+            for (int x = 0; x < width; x += KeyChunk)
+            {
+                Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
+                Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
+                Vector256<float> c20 = default, c21 = default, c22 = default, c23 = default;
+                Vector256<float> c30 = default, c31 = default, c32 = default, c33 = default;
+                float* col = bt + x;
+                for (int c = 0; c < d; c++, col += btStride)
+                {
+                    var k0 = Vector256.Load(col); var k1 = Vector256.Load(col + 8); var k2 = Vector256.Load(col + 16); var k3 = Vector256.Load(col + 24);
+                    var q = Vector256.Create(a0[c]);
+                    c00 = Vector256.FusedMultiplyAdd(q, k0, c00); c01 = Vector256.FusedMultiplyAdd(q, k1, c01); c02 = Vector256.FusedMultiplyAdd(q, k2, c02); c03 = Vector256.FusedMultiplyAdd(q, k3, c03);
+                    q = Vector256.Create(a1[c]);
+                    c10 = Vector256.FusedMultiplyAdd(q, k0, c10); c11 = Vector256.FusedMultiplyAdd(q, k1, c11); c12 = Vector256.FusedMultiplyAdd(q, k2, c12); c13 = Vector256.FusedMultiplyAdd(q, k3, c13);
+                    q = Vector256.Create(a2[c]);
+                    c20 = Vector256.FusedMultiplyAdd(q, k0, c20); c21 = Vector256.FusedMultiplyAdd(q, k1, c21); c22 = Vector256.FusedMultiplyAdd(q, k2, c22); c23 = Vector256.FusedMultiplyAdd(q, k3, c23);
+                    q = Vector256.Create(a3[c]);
+                    c30 = Vector256.FusedMultiplyAdd(q, k0, c30); c31 = Vector256.FusedMultiplyAdd(q, k1, c31); c32 = Vector256.FusedMultiplyAdd(q, k2, c32); c33 = Vector256.FusedMultiplyAdd(q, k3, c33);
+                }
+                float* o = dst + r * KeyTile + x;
+                (c00 * sc).Store(o); (c01 * sc).Store(o + 8); (c02 * sc).Store(o + 16); (c03 * sc).Store(o + 24);
+                o += KeyTile;
+                (c10 * sc).Store(o); (c11 * sc).Store(o + 8); (c12 * sc).Store(o + 16); (c13 * sc).Store(o + 24);
+                o += KeyTile;
+                (c20 * sc).Store(o); (c21 * sc).Store(o + 8); (c22 * sc).Store(o + 16); (c23 * sc).Store(o + 24);
+                o += KeyTile;
+                (c30 * sc).Store(o); (c31 * sc).Store(o + 8); (c32 * sc).Store(o + 16); (c33 * sc).Store(o + 24);
+            }
+        }
+        for (; r < rows; r++)
+        {
+            float* ar = a + r * aStride;
+            for (int x = 0; x < width; x += KeyChunk)
+            {
+                Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+                float* col = bt + x;
+                for (int c = 0; c < d; c++, col += btStride)
+                {
+                    var q = Vector256.Create(ar[c]);
+                    c0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col), c0);
+                    c1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 8), c1);
+                    c2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 16), c2);
+                    c3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 24), c3);
+                }
+                float* o = dst + r * KeyTile + x;
+                (c0 * sc).Store(o); (c1 * sc).Store(o + 8); (c2 * sc).Store(o + 16); (c3 * sc).Store(o + 24);
+            }
+        }
+    }
+
+    /// <summary>
+    /// output[x, 0..d) += sum_{y &lt; inputs} coef[x*cx + y*cy] * input[y, 0..d) for x &lt; outputs; input rows are
+    /// inStride apart, output rows outStride apart. Serves P V, dS K (coef row-major) and P^T dO, dS^T Q
+    /// (coef transposed via the strides). Register block: 4 output rows x 32 columns.
+    /// </summary>
+    static void AccumulateRows(float* coef, int cx, int cy, int outputs, int inputs, float* input, int inStride, float* output, int outStride, int d)
+    {
+        int x = 0;
+        for (; x + 4 <= outputs; x += 4)
+        {
+            float* o0 = output + (long)x * outStride, o1 = o0 + outStride, o2 = o1 + outStride, o3 = o2 + outStride;
+            float* w0 = coef + x * cx;
+            int c = 0;
+            for (; c + 32 <= d; c += 32)
+            {
+                var a00 = Vector256.Load(o0 + c); var a01 = Vector256.Load(o0 + c + 8); var a02 = Vector256.Load(o0 + c + 16); var a03 = Vector256.Load(o0 + c + 24);
+                var a10 = Vector256.Load(o1 + c); var a11 = Vector256.Load(o1 + c + 8); var a12 = Vector256.Load(o1 + c + 16); var a13 = Vector256.Load(o1 + c + 24);
+                var a20 = Vector256.Load(o2 + c); var a21 = Vector256.Load(o2 + c + 8); var a22 = Vector256.Load(o2 + c + 16); var a23 = Vector256.Load(o2 + c + 24);
+                var a30 = Vector256.Load(o3 + c); var a31 = Vector256.Load(o3 + c + 8); var a32 = Vector256.Load(o3 + c + 16); var a33 = Vector256.Load(o3 + c + 24);
+                float* inp = input + c, w = w0;
+                for (int y = 0; y < inputs; y++, inp += inStride, w += cy)
+                {
+                    var v0 = Vector256.Load(inp); var v1 = Vector256.Load(inp + 8); var v2 = Vector256.Load(inp + 16); var v3 = Vector256.Load(inp + 24);
+                    var p = Vector256.Create(w[0]);
+                    a00 = Vector256.FusedMultiplyAdd(p, v0, a00); a01 = Vector256.FusedMultiplyAdd(p, v1, a01); a02 = Vector256.FusedMultiplyAdd(p, v2, a02); a03 = Vector256.FusedMultiplyAdd(p, v3, a03);
+                    p = Vector256.Create(w[cx]);
+                    a10 = Vector256.FusedMultiplyAdd(p, v0, a10); a11 = Vector256.FusedMultiplyAdd(p, v1, a11); a12 = Vector256.FusedMultiplyAdd(p, v2, a12); a13 = Vector256.FusedMultiplyAdd(p, v3, a13);
+                    p = Vector256.Create(w[2 * cx]);
+                    a20 = Vector256.FusedMultiplyAdd(p, v0, a20); a21 = Vector256.FusedMultiplyAdd(p, v1, a21); a22 = Vector256.FusedMultiplyAdd(p, v2, a22); a23 = Vector256.FusedMultiplyAdd(p, v3, a23);
+                    p = Vector256.Create(w[3 * cx]);
+                    a30 = Vector256.FusedMultiplyAdd(p, v0, a30); a31 = Vector256.FusedMultiplyAdd(p, v1, a31); a32 = Vector256.FusedMultiplyAdd(p, v2, a32); a33 = Vector256.FusedMultiplyAdd(p, v3, a33);
+                }
+                a00.Store(o0 + c); a01.Store(o0 + c + 8); a02.Store(o0 + c + 16); a03.Store(o0 + c + 24);
+                a10.Store(o1 + c); a11.Store(o1 + c + 8); a12.Store(o1 + c + 16); a13.Store(o1 + c + 24);
+                a20.Store(o2 + c); a21.Store(o2 + c + 8); a22.Store(o2 + c + 16); a23.Store(o2 + c + 24);
+                a30.Store(o3 + c); a31.Store(o3 + c + 8); a32.Store(o3 + c + 16); a33.Store(o3 + c + 24);
+            }
+            for (; c + 8 <= d; c += 8)
+            {
+                var a0 = Vector256.Load(o0 + c); var a1 = Vector256.Load(o1 + c); var a2 = Vector256.Load(o2 + c); var a3 = Vector256.Load(o3 + c);
+                float* inp = input + c, w = w0;
+                for (int y = 0; y < inputs; y++, inp += inStride, w += cy)
+                {
+                    var v = Vector256.Load(inp);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(w[0]), v, a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Create(w[cx]), v, a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Create(w[2 * cx]), v, a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.Create(w[3 * cx]), v, a3);
+                }
+                a0.Store(o0 + c); a1.Store(o1 + c); a2.Store(o2 + c); a3.Store(o3 + c);
+            }
+            for (; c < d; c++)
+            {
+                float* inp = input + c, w = w0;
+                for (int y = 0; y < inputs; y++, inp += inStride, w += cy)
+                {
+                    o0[c] += w[0] * *inp; o1[c] += w[cx] * *inp; o2[c] += w[2 * cx] * *inp; o3[c] += w[3 * cx] * *inp;
+                }
+            }
+        }
+        for (; x < outputs; x++)
+        {
+            float* o = output + (long)x * outStride, w0 = coef + x * cx;
+            int c = 0;
+            for (; c + 8 <= d; c += 8)
+            {
+                var a = Vector256.Load(o + c);
+                float* inp = input + c, w = w0;
+                for (int y = 0; y < inputs; y++, inp += inStride, w += cy)
+                    a = Vector256.FusedMultiplyAdd(Vector256.Create(*w), Vector256.Load(inp), a);
+                a.Store(o + c);
+            }
+            for (; c < d; c++)
+            {
+                float* inp = input + c, w = w0;
+                for (int y = 0; y < inputs; y++, inp += inStride, w += cy) o[c] += *w * *inp;
+            }
+        }
+    }
+}
