@@ -106,6 +106,8 @@ public static unsafe partial class FlashAttention
         Require(lse, (long)s.Batch * s.Heads * s.QueryLength, nameof(lse));
         if (mask.SegmentIds is { } seg && seg.Length != s.Batch * s.KeyLength)
             throw new ArgumentException($"segment ids hold {seg.Length} entries, [B,Tk] needs {s.Batch * s.KeyLength}");
+        if (mask.SequenceIds is { } ids && ids.Length != s.Batch * s.KeyLength)
+            throw new ArgumentException($"sequence ids hold {ids.Length} entries, [B,Tk] needs {s.Batch * s.KeyLength}");
     }
 
     static void Require(int actual, long expected, string name)
@@ -304,7 +306,8 @@ public static unsafe partial class FlashAttention
         {
             int q0 = s.QueryOffset + i0, q1 = q0 + rows - 1;
             var seg = mask.SegmentIds;
-            if (j0 + width - 1 <= q0 && j0 >= mask.FirstKey(q1) && seg is null) return;
+            var ids = mask.SequenceIds;
+            if (j0 + width - 1 <= q0 && j0 >= mask.FirstKey(q1) && seg is null && ids is null) return;
             for (int r = 0; r < rows; r++)
             {
                 int qi = q0 + r;
@@ -312,6 +315,13 @@ public static unsafe partial class FlashAttention
                 int lo = Math.Clamp(mask.FirstKey(qi) - j0, 0, width), hi = Math.Clamp(qi + 1 - j0, 0, width);
                 row[..lo].Fill(float.NegativeInfinity);
                 row[hi..].Fill(float.NegativeInfinity);
+                if (ids is not null)
+                {
+                    // Packed episodes: keys of another sequence in the same row are invisible.
+                    int id = ids[b * s.KeyLength + qi];
+                    for (int x = lo; x < hi; x++)
+                        if (ids[b * s.KeyLength + j0 + x] != id) row[x] = float.NegativeInfinity;
+                }
                 if (seg is null) continue;
                 // The demonstration rule of AttentionMask.IsVisible, with the query's segment hoisted out of the key loop.
                 int sq = seg[b * s.KeyLength + qi];

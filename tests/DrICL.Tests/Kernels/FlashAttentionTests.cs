@@ -11,7 +11,7 @@ namespace DrICL.Tests.Kernels;
 [TestFixture]
 public class FlashAttentionTests
 {
-    public enum MaskKind { Causal, Window1, Window5, Window12, PrefixAll, PrefixFirst, PrefixNone }
+    public enum MaskKind { Causal, Window1, Window5, Window12, PrefixAll, PrefixFirst, PrefixNone, Packed, PackedWindow5 }
 
     // Every length meets every mask kind; head dims and head layouts rotate so all nine pairs occur.
     static IEnumerable<TestCaseData> Shapes()
@@ -141,8 +141,22 @@ public class FlashAttentionTests
         MaskKind.Window12 => new AttentionMask(Window: 12),
         MaskKind.PrefixAll => new AttentionMask(SegmentIds: Segments(batch, keys, seed), Prefix: PrefixVisibility.All),
         MaskKind.PrefixFirst => new AttentionMask(SegmentIds: Segments(batch, keys, seed), Prefix: PrefixVisibility.First),
-        _ => new AttentionMask(SegmentIds: Segments(batch, keys, seed), Prefix: PrefixVisibility.None),
+        MaskKind.PrefixNone => new AttentionMask(SegmentIds: Segments(batch, keys, seed), Prefix: PrefixVisibility.None),
+        MaskKind.Packed => new AttentionMask(SegmentIds: Segments(batch, keys, seed), Prefix: PrefixVisibility.First, SequenceIds: Sequences(batch, keys, seed)),
+        _ => new AttentionMask(Window: 5, SequenceIds: Sequences(batch, keys, seed)),
     };
+
+    // Episodes packed into each row: runs of random lengths 1..40 numbered 1, 2, ... across the batch.
+    static int[] Sequences(int batch, int keys, int seed)
+    {
+        var rng = new Random(seed + 1);
+        var ids = new int[batch * keys];
+        int id = 0;
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < keys; id++)
+                for (int len = rng.Next(1, 41); len > 0 && j < keys; len--) ids[b * keys + j++] = id + 1;
+        return ids;
+    }
 
     // Per sequence: a 3-token prefix (segment 0), then demonstrations 1, 2, ... of random lengths 1..20.
     static int[] Segments(int batch, int keys, int seed)

@@ -19,7 +19,7 @@ public class TrainerTests
         new(6, LearningRateSchedule.Parse("cosine", 3e-3f, warmup: 2, total: 6))
         {
             GradAccumulation = 2,
-            AdamW = new Kernels.AdamWConfig(3e-3f, 0.9f, 0.98f, 5e-8f, 1e-4f),
+            AdamW = new DrICL.Kernels.AdamWConfig(3e-3f, 0.9f, 0.98f, 5e-8f, 1e-4f),
             CheckpointDir = checkpoints,
             CheckpointEvery = 3,
         };
