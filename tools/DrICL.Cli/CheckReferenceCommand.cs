@@ -11,21 +11,21 @@ public static class CheckReferenceCommand
         var dir = new Argument<DirectoryInfo>("dir") { Description = "fixture folder: config.json, model/inputs/expected.safetensors, case.json" };
         var device = DeviceOption.Create();
         var command = new Command("check-reference", "Recompute a golden fixture and compare every expected tensor; exit 0 only if all pass") { dir, device };
-        command.SetAction(parse => Cli.Run(() =>
+        command.SetAction(parse => CliError.Guard(parse, output =>
         {
             var folder = parse.GetValue(dir)!;
-            if (!folder.Exists) throw new UserError($"{folder.FullName}: no such folder");
+            if (!folder.Exists) throw new CliError($"{folder.FullName}: no such folder");
             using var dev = DeviceOption.Open(parse.GetValue(device)!);
             int failed = 0, total = 0;
-            Console.WriteLine($"{"tensor",-56} {"max|diff|",12} {"allowed",12}");
+            output.WriteLine($"{"tensor",-56} {"max|diff|",12} {"allowed",12}");
             foreach (var r in ReferenceCheck.Run(folder.FullName, dev))
             {
                 total++;
                 if (!r.Passed) failed++;
                 string verdict = r.Passed ? "ok" : "FAIL" + (r.Problem is null ? "" : $" ({r.Problem})");
-                Console.WriteLine($"{r.Name,-56} {r.MaxAbsDiff,12:E3} {r.Allowed,12:E3}  {verdict}");
+                output.WriteLine($"{r.Name,-56} {r.MaxAbsDiff,12:E3} {r.Allowed,12:E3}  {verdict}");
             }
-            Console.WriteLine($"{total - failed}/{total} tensors match ({dev.Name})");
+            output.WriteLine($"{total - failed}/{total} tensors match ({dev.Name})");
             return failed == 0 ? 0 : 1;
         }));
         return command;

@@ -19,21 +19,21 @@ public static class CpuBench
     {
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
         var command = new Command("cpu", "GEMM GFLOP/s (256..2048, fp32) and train tokens/s of a ~20M-parameter Llama at T=512") { json };
-        command.SetAction(parse => Cli.Run(() =>
+        command.SetAction(parse => CliError.Guard(parse, output =>
         {
             var gemm = new List<object>();
             foreach (int size in new[] { 256, 512, 1024, 2048 })
             {
                 double gflops = MeasureGemm(size);
-                Console.WriteLine($"gemm {size}x{size}x{size}: {gflops,8:F1} GFLOP/s");
+                output.WriteLine($"gemm {size}x{size}x{size}: {gflops,8:F1} GFLOP/s");
                 gemm.Add(new { m = size, n = size, k = size, gflops = Math.Round(gflops, 2) });
             }
             var (tokensPerSecond, parameters) = MeasureTraining();
-            Console.WriteLine($"train fwd+bwd, {parameters / 1e6:F1}M-parameter Llama, T=512: {tokensPerSecond:F0} tokens/s");
+            output.WriteLine($"train fwd+bwd, {parameters / 1e6:F1}M-parameter Llama, T=512: {tokensPerSecond:F0} tokens/s");
             if (parse.GetValue(json) is { } file)
             {
                 File.WriteAllText(file.FullName, JsonSerializer.Serialize(new { gemm, train_tokens_per_s = Math.Round(tokensPerSecond, 1) }, new JsonSerializerOptions { WriteIndented = true }));
-                Console.WriteLine($"wrote {file.FullName}");
+                output.WriteLine($"wrote {file.FullName}");
             }
             return 0;
         }));

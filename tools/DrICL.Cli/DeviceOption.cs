@@ -16,7 +16,7 @@ public static class DeviceOption
     public static IDevice Open(string name) => name switch
     {
         "cpu" => CpuDevice.Instance,
-        "cuda" => throw new UserError("the CUDA backend is not part of this build yet; use --device cpu"),
-        _ => throw new UserError($"unknown device '{name}': use cpu or cuda"),
+        "cuda" => throw new CliError("the CUDA backend is not part of this build yet; use --device cpu"),
+        _ => throw new CliError($"unknown device '{name}': use cpu or cuda"),
     };
 }

@@ -6,10 +6,10 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand("DrICL: a Llama/Mistral training and inference engine for many-shot in-context learning")
-        {
-            CheckReferenceCommand.Create(),
-        };
+        var root = new RootCommand("DrICL: a Llama/Mistral training and inference engine for many-shot in-context learning");
+        root.Subcommands.Add(CheckReferenceCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

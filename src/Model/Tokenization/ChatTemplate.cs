@@ -1,0 +1,126 @@
+using System.Text;
+
+namespace DrICL.Model.Tokenization;
+
+public enum ChatFormat { Llama2, Mistral }
+
+/// <summary>A rendered conversation, with the character range [Start, End) of each assistant turn: what the model must learn to write.</summary>
+public sealed record RenderedChat(string Text, IReadOnlyList<(int Start, int End)> AssistantSpans);
+
+/// <summary>Ids of a rendered conversation, and per token whether it is trained on (part of an assistant turn).</summary>
+public sealed record ChatEncoding(string Text, int[] Ids, bool[] LossMask);
+
+/// <summary>
+/// The Llama-2 chat and Mistral instruct chat templates, written out in C# to render exactly as their Jinja
+/// originals (the tokenizer_config.json chat_template of those models):
+/// <code>
+/// llama2:  &lt;s&gt;[INST] &lt;&lt;SYS&gt;&gt;\n{system}\n&lt;&lt;/SYS&gt;&gt;\n\n{user} [/INST] {assistant} &lt;/s&gt;&lt;s&gt;[INST] {user} [/INST] ...
+/// mistral: &lt;s&gt;[INST] {user} [/INST]{assistant}&lt;/s&gt;[INST] {user} [/INST] ...
+/// </code>
+/// Llama-2 strips each message (Python str.strip) and takes an optional first system message; Mistral keeps
+/// the text as is and has no system role. Both require user/assistant alternation starting with the user.
+/// Where the Jinja would silently drop a message (a system message that is not first), this raises instead.
+/// The loss mask covers each assistant turn as the template writes it, from the end of "[/INST]" through
+/// its EOS, so the model also learns the separator space and when to stop.
+/// </summary>
+public sealed class ChatTemplate(ChatFormat format, string bosToken = "<s>", string eosToken = "</s>")
+{
+    public ChatFormat Format { get; } = format;
+
+    /// <summary>"llama2" or "mistral" (the template names of the chat fixtures and the CLI).</summary>
+    public static ChatFormat ParseFormat(string name) => name.ToLowerInvariant() switch
+    {
+        "llama2" or "llama-2" => ChatFormat.Llama2,
+        "mistral" => ChatFormat.Mistral,
+        _ => throw new ArgumentException($"unknown chat template '{name}': expected llama2 or mistral", nameof(name)),
+    };
+
+    public RenderedChat Render(IReadOnlyList<ChatMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0) throw new ArgumentException("a conversation needs at least one message", nameof(messages));
+        for (int i = 0; i < messages.Count; i++)
+            if (messages[i].Role is not ("system" or "user" or "assistant"))
+                throw new ArgumentException($"message {i} has role '{messages[i].Role}': expected system, user or assistant", nameof(messages));
+        return Format == ChatFormat.Llama2 ? RenderLlama2(messages) : RenderMistral(messages);
+    }
+
+    /// <summary>Renders and encodes the whole string at once (no added BOS: the template writes it).</summary>
+    public ChatEncoding Encode(IReadOnlyList<ChatMessage> messages, ITokenizer tokenizer)
+    {
+        var rendered = Render(messages);
+        var encoded = tokenizer.Encode(rendered.Text);
+        var mask = new bool[encoded.Ids.Length];
+        int span = 0;
+        for (int i = 0; i < mask.Length; i++)
+        {
+            int at = encoded.Offsets[i];
+            while (span < rendered.AssistantSpans.Count && rendered.AssistantSpans[span].End <= at) span++;
+            mask[i] = span < rendered.AssistantSpans.Count && rendered.AssistantSpans[span].Start <= at;
+        }
+        return new ChatEncoding(rendered.Text, encoded.Ids, mask);
+    }
+
+    private RenderedChat RenderLlama2(IReadOnlyList<ChatMessage> messages)
+    {
+        var text = new StringBuilder();
+        var spans = new List<(int, int)>();
+        string? system = messages[0].Role == "system" ? messages[0].Content : null;
+        int first = system is null ? 0 : 1;
+        for (int i = first; i < messages.Count; i++)
+        {
+            var m = messages[i];
+            if (m.Role == "system") throw new ArgumentException($"message {i}: a system message may only come first", nameof(messages));
+            CheckAlternation(m, i - first, i);
+            string content = i == first && system is not null ? $"<<SYS>>\n{system}\n<</SYS>>\n\n{m.Content}" : m.Content;
+            if (m.Role == "user")
+                text.Append(bosToken).Append("[INST] ").Append(PythonStrip(content)).Append(" [/INST]");
+            else
+            {
+                int start = text.Length;
+                text.Append(' ').Append(PythonStrip(content)).Append(' ').Append(eosToken);
+                spans.Add((start, text.Length));
+            }
+        }
+        return new RenderedChat(text.ToString(), spans);
+    }
+
+    private RenderedChat RenderMistral(IReadOnlyList<ChatMessage> messages)
+    {
+        var text = new StringBuilder(bosToken);
+        var spans = new List<(int, int)>();
+        for (int i = 0; i < messages.Count; i++)
+        {
+            var m = messages[i];
+            if (m.Role == "system") throw new ArgumentException($"message {i}: the Mistral template has no system role", nameof(messages));
+            CheckAlternation(m, i, i);
+            if (m.Role == "user")
+                text.Append("[INST] ").Append(m.Content).Append(" [/INST]");
+            else
+            {
+                int start = text.Length;
+                text.Append(m.Content).Append(eosToken);
+                spans.Add((start, text.Length));
+            }
+        }
+        return new RenderedChat(text.ToString(), spans);
+    }
+
+    private static void CheckAlternation(ChatMessage m, int turn, int index)
+    {
+        if ((m.Role == "user") != (turn % 2 == 0))
+            throw new ArgumentException(
+                $"message {index} is '{m.Role}': conversation roles must alternate user/assistant/user/assistant/...", "messages");
+    }
+
+    // Python's str.strip(): Unicode whitespace plus the separators U+001C..U+001F.
+    private static bool IsPythonSpace(char c) => char.IsWhiteSpace(c) || c is >= '\x1c' and <= '\x1f';
+
+    private static string PythonStrip(string s)
+    {
+        int from = 0, to = s.Length;
+        while (from < to && IsPythonSpace(s[from])) from++;
+        while (to > from && IsPythonSpace(s[to - 1])) to--;
+        return s[from..to];
+    }
+}

@@ -1,0 +1,15 @@
+using System.CommandLine;
+
+namespace DrICL.Cli;
+
+/// <summary><c>dricl bench</c>: throughput measurements, one subcommand per component.</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Measure throughput");
+        bench.Subcommands.Add(CpuBench.Create());
+        bench.Subcommands.Add(TokenizerBench.CreateCommand());
+        return bench;
+    }
+}
