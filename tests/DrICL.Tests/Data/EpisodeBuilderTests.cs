@@ -223,4 +223,31 @@ public class EpisodeBuilderTests
         Assert.That(episode.SegmentIds.Count(s => s == 0), Is.EqualTo(1 + "Classify.\n".Length));
         CheckEpisode(episode, Bytes);
     }
+
+    [Test]
+    public void EpisodesRoundTripThroughTheMistralTokenizer()
+    {
+        var mistral = Tokenization.MistralTokenizer.Tokenizer;
+        var task = new IclTask("sentiment", "Classify the sentiment of each review.", "classification",
+        [
+            new("A delightful film, full of charm.", "positive"),
+            new("Dull and far too long.", "negative"),
+            new("Un chef-d'œuvre ! Ça m'a ému.", "positive"),
+            new("I want my 2 hours back…", "negative"),
+            new("Great cast; great script; 10/10.", "positive"),
+            new("日本語のレビュー：最高", "positive"),
+        ]);
+        var episode = new EpisodeBuilder(mistral).SampleTraining(task, task.Examples, 6, new SplitMix64(3), 4096);
+        CheckEpisode(episode, mistral);
+        Assert.That(episode.Text, Does.StartWith(task.Instruction));
+
+        var record = new IclRecord("r1",
+        [
+            new IclMessage(IclRole.User, "Answer with yes or no.<input>: Is the sky blue?\n\n<output>:"),
+            new IclMessage(IclRole.Assistant, "yes"),
+            new IclMessage(IclRole.User, "<input>: Is fire cold?\n\n<output>:"),
+            new IclMessage(IclRole.Assistant, "no"),
+        ], "yesno", 2);
+        CheckEpisode(new EpisodeBuilder(mistral).Build(record.ToEpisodeContent(), 4096), mistral);
+    }
 }
