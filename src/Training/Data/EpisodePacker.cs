@@ -32,6 +32,8 @@ public sealed class PackedBatch
     public required IReadOnlyList<EpisodePlacement> Placements { get; init; }
 
     public int EpisodeCount => Placements.Count;
+
+    public TokenBatch ToTokenBatch() => new(Rows, SeqLen, InputIds, Labels, DemoIds, SegmentIds, PositionIds, SequenceIds);
 }
 
 /// <summary>

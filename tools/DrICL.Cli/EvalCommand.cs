@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using DrICL.Model;
+using DrICL.Model.Tokenization;
+using DrICL.Training.Data;
+using DrICL.Training.Evaluation;
+
+namespace DrICL.Cli;
+
+/// <summary>
+/// `dricl eval`: the k-shot curve of a Hugging Face model folder on task pools. For every task, k and seed,
+/// k demonstrations from the task's train split precede a held-out query from its test split; the greedy
+/// answer is scored (exact match; ROUGE-L for summarization, BLEU for translation). Writes results.json and
+/// report.html under --out.
+/// </summary>
+public static class EvalCommand
+{
+    public static readonly int[] DefaultShots = [0, 1, 3, 5, 10, 20, 50, 100];
+
+    public static Command Create()
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "Hugging Face model folder", Required = true };
+        var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json (default: the model folder's)" };
+        var tasks = new Option<FileInfo>("--tasks") { Description = "task pool JSONL", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "where results.json and report.html go", Required = true };
+        var shots = new Option<string>("--k") { DefaultValueFactory = _ => string.Join(",", DefaultShots), Description = "shots to evaluate; those that do not fit --seq are dropped" };
+        var seeds = new Option<int>("--seeds") { DefaultValueFactory = _ => 3, Description = "demonstration samplings per k" };
+        var queries = new Option<int>("--queries") { DefaultValueFactory = _ => 8, Description = "held-out queries per seed" };
+        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 4096, Description = "context length" };
+        var maxAnswer = new Option<int>("--max-answer-tokens") { DefaultValueFactory = _ => 32 };
+        var name = new Option<string>("--name") { DefaultValueFactory = _ => "model", Description = "the curve's name in the results" };
+        var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "train/test split seed" };
+        var device = DeviceOption.Create();
+        var command = new Command("eval", "k-shot evaluation curve on task pools") { model, tokenizer, tasks, output, shots, seeds, queries, seq, maxAnswer, name, seed, device };
+        command.SetAction(parse => CliError.Guard(parse, console =>
+        {
+            var folder = parse.GetValue(model)!.FullName;
+            var tok = TrainCommand.LoadTokenizer(parse.GetValue(tokenizer)?.FullName ?? Path.Combine(folder, "tokenizer.json"));
+            var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
+            TrainCommand.CheckCompatible(config, tok, folder);
+            var splits = TrainCommand.ReadTaskSplits(parse.GetValue(tasks)!.FullName, JsonlReadMode.Fatal, parse.GetValue(seed), console);
+            using var dev = DeviceOption.Open(parse.GetValue(device)!);
+            var net = ModelLoader.LoadFolder(folder, dev);
+            int queriesPerSeed = parse.GetValue(queries), context = parse.GetValue(seq);
+            var evalTasks = splits.Select(s => Task(s, tok.Tokenizer, queriesPerSeed, context)).ToList();
+            var ks = FittingShots(ParseShots(parse.GetValue(shots)!), evalTasks, splits);
+            console.WriteLine($"evaluating {evalTasks.Count} tasks at k = {string.Join(",", ks)}, {parse.GetValue(seeds)} seeds x {queriesPerSeed} queries");
+            var results = new KShotResults();
+            KShotEvaluator.Run(net, tok.Tokenizer, parse.GetValue(name)!, evalTasks, ks, parse.GetValue(seeds), queriesPerSeed, parse.GetValue(maxAnswer), results);
+            var report = results.Summarize(new JsonObject
+            {
+                ["model"] = folder,
+                ["metrics"] = new JsonObject(evalTasks.Select(t => KeyValuePair.Create(t.Name, (JsonNode?)Metrics.Name(t.Metric)))),
+            });
+            string outDir = parse.GetValue(output)!.FullName;
+            Directory.CreateDirectory(outDir);
+            File.WriteAllText(Path.Combine(outDir, "results.json"), report.ToJson());
+            HtmlReport.Write(Path.Combine(outDir, "report.html"), report, $"k-shot evaluation of {Path.GetFileName(folder)}", $"Tasks from {parse.GetValue(tasks)!.FullName}.");
+            foreach (var (objective, curve) in report.Objectives)
+                console.WriteLine($"{objective}: " + string.Join("  ", curve.K.Select((k, i) => $"k={k}: {curve.Average.Mean[i]:F3}")));
+            console.WriteLine($"wrote {Path.Combine(outDir, "results.json")} and report.html");
+            return 0;
+        }));
+        return command;
+    }
+
+    static int[] ParseShots(string text)
+    {
+        try { return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).Distinct().Order().ToArray(); }
+        catch (FormatException) { throw new CliError($"--k {text}: expected a comma-separated list of whole numbers"); }
+    }
+
+    public static Metric MetricFor(string kind) => kind switch
+    {
+        "summarization" => Metric.RougeL,
+        "translation" => Metric.Bleu,
+        _ => Metric.ExactMatch,
+    };
+
+    static EvalTask Task(TaskSplit split, ITokenizer tokenizer, int queriesPerSeed, int seq)
+    {
+        var builder = new EpisodeBuilder(tokenizer);
+        return new EvalTask(split.Task.Name, MetricFor(split.Task.Kind), (k, seed, q) =>
+        {
+            var query = split.Test[(seed * queriesPerSeed + q) % split.Test.Count];
+            var rng = new SplitMix64(SplitMix64.DeriveSeed((ulong)seed, $"{split.Task.Name} k={k} q={q}"));
+            return builder.SampleEvaluation(split.Task, split.Train, k, query, rng, seq);
+        });
+    }
+
+    /// <summary>The requested k that every task can show in full: enough train examples, and a context that holds them.</summary>
+    static int[] FittingShots(int[] requested, List<EvalTask> tasks, List<TaskSplit> splits)
+    {
+        var fit = requested.Where(k => splits.All(s => k <= s.Train.Count) && tasks.All(t => t.Episode(k, 0, 0).DemonstrationCount == k + 1)).ToArray();
+        if (fit.Length == 0) throw new CliError($"none of k = {string.Join(",", requested)} fits every task");
+        return fit;
+    }
+}
