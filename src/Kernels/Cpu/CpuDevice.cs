@@ -54,28 +54,28 @@ public sealed class CpuDevice : IDevice
         int kb = transB ? b.Columns : b.Rows, n = transB ? b.Rows : b.Columns;
         if (k != kb || c.Rows != m || c.Columns != n)
             throw new ArgumentException($"matmul shapes do not fit: {a}{(transA ? "ᵀ" : "")} @ {b}{(transB ? "ᵀ" : "")} -> {c}");
-        Gemm.Reference(a.Span, b.Span, c.Span, m, n, k, transA, transB, accumulate);
+        Gemm.Multiply(a.Span, b.Span, c.Span, m, n, k, transA, transB, accumulate);
     }
 
     public void Embedding(Tensor table, int[] ids, Tensor y) =>
-        Cpu.Embedding.ForwardReference(table.Span, ids, y.Span, table.Rows, table.Columns);
+        Cpu.Embedding.Forward(table.Span, ids, y.Span, table.Rows, table.Columns);
 
     public void EmbeddingBackward(Tensor dy, int[] ids, Tensor dtable) =>
-        Cpu.Embedding.BackwardReference(dy.Span, ids, dtable.Span, dtable.Rows, dtable.Columns);
+        Cpu.Embedding.Backward(dy.Span, ids, dtable.Span, dtable.Rows, dtable.Columns);
 
     public void RmsNorm(Tensor x, Tensor w, Tensor y, Tensor rstd, float eps) =>
-        Cpu.RmsNorm.ForwardReference(x.Span, w.Span, y.Span, rstd.Span, x.Rows, x.Columns, eps);
+        Cpu.RmsNorm.Forward(x.Span, w.Span, y.Span, rstd.Span, x.Rows, x.Columns, eps);
 
     public void RmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, Tensor dw) =>
-        Cpu.RmsNorm.BackwardReference(dy.Span, x.Span, w.Span, rstd.Span, dx.Span, dw.Span, x.Rows, x.Columns);
+        Cpu.RmsNorm.Backward(dy.Span, x.Span, w.Span, rstd.Span, dx.Span, dw.Span, x.Rows, x.Columns);
 
     public void Rope(Tensor x, int[] positions, int batch, int seq, int heads, int headDim, float theta, bool inverse) =>
-        Cpu.Rope.Reference(x.Span, positions, batch, seq, heads, headDim, theta, inverse);
+        Cpu.Rope.Apply(x.Span, positions, batch, seq, heads, headDim, theta, inverse);
 
-    public void SwiGlu(Tensor gate, Tensor up, Tensor h) => Cpu.SwiGlu.ForwardReference(gate.Span, up.Span, h.Span);
+    public void SwiGlu(Tensor gate, Tensor up, Tensor h) => Cpu.SwiGlu.Forward(gate.Span, up.Span, h.Span);
 
     public void SwiGluBackward(Tensor dh, Tensor gate, Tensor up, Tensor dgate, Tensor dup) =>
-        Cpu.SwiGlu.BackwardReference(dh.Span, gate.Span, up.Span, dgate.Span, dup.Span);
+        Cpu.SwiGlu.Backward(dh.Span, gate.Span, up.Span, dgate.Span, dup.Span);
 
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, AttentionShape shape, AttentionMask mask) =>
         FlashAttention.Forward(q.Span, k.Span, v.Span, o.Span, lse.Span, shape, mask);
