@@ -29,9 +29,9 @@ public static class Ops
         var output = tape.Output(y, x, w);
         tape.Record(() =>
         {
-            var dx = d.Zeros(x.Shape);
+            var dx = tape.GradTarget(x) ?? d.Zeros(x.Shape);
             d.RmsNormBackward(output.Grad!, x.Value, w.Value, rstd, dx, tape.GradOf(w));
-            tape.AddGrad(x, g => d.Copy(dx, g));
+            tape.Settle(x, dx);
         }, x, w);
         return output;
     }
@@ -82,13 +82,13 @@ public static class Ops
         var output = tape.Output(o, q, k, v);
         tape.Record(() =>
         {
-            var dq = d.Zeros(q.Shape);
-            var dk = d.Zeros(k.Shape);
-            var dv = d.Zeros(v.Shape);
+            var dq = tape.GradTarget(q) ?? d.Zeros(q.Shape);
+            var dk = tape.GradTarget(k) ?? d.Zeros(k.Shape);
+            var dv = tape.GradTarget(v) ?? d.Zeros(v.Shape);
             d.AttentionBackward(output.Grad!, q.Value, k.Value, v.Value, o, lse, dq, dk, dv, shape, mask);
-            tape.AddGrad(q, g => d.Copy(dq, g));
-            tape.AddGrad(k, g => d.Copy(dk, g));
-            tape.AddGrad(v, g => d.Copy(dv, g));
+            tape.Settle(q, dq);
+            tape.Settle(k, dk);
+            tape.Settle(v, dv);
         }, q, k, v);
         return output;
     }
@@ -102,11 +102,11 @@ public static class Ops
         var output = tape.Output(h, gate, up);
         tape.Record(() =>
         {
-            var dgate = d.Zeros(gate.Shape);
-            var dup = d.Zeros(up.Shape);
+            var dgate = tape.GradTarget(gate) ?? d.Zeros(gate.Shape);
+            var dup = tape.GradTarget(up) ?? d.Zeros(up.Shape);
             d.SwiGluBackward(output.Grad!, gate.Value, up.Value, dgate, dup);
-            tape.AddGrad(gate, g => d.Copy(dgate, g));
-            tape.AddGrad(up, g => d.Copy(dup, g));
+            tape.Settle(gate, dgate);
+            tape.Settle(up, dup);
         }, gate, up);
         return output;
     }
@@ -118,10 +118,11 @@ public static class Ops
         var y = d.Zeros(a.Shape);
         d.Add(a.Value, b.Value, y);
         var output = tape.Output(y, a, b);
+        // The output's gradient is final once this step runs, so one input may take it over without a copy.
         tape.Record(() =>
         {
-            tape.AddGrad(a, g => d.Copy(output.Grad!, g));
             tape.AddGrad(b, g => d.Copy(output.Grad!, g));
+            tape.PassGrad(a, output.Grad!);
         }, a, b);
         return output;
     }

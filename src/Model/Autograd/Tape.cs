@@ -58,6 +58,26 @@ public sealed class Tape(IDevice device, bool recording = true)
         Device.Accumulate(v.Grad, scratch);
     }
 
+    /// <summary>
+    /// Where a kernel that overwrites its output should write v's gradient: straight into a fresh gradient
+    /// when v has none yet, else into scratch that Settle then adds. Saves a copy in the common case.
+    /// </summary>
+    public Tensor? GradTarget(Var v) => !v.RequiresGrad ? null : v.Grad is null ? v.Grad = Device.Zeros(v.Shape) : Device.Zeros(v.Shape);
+
+    /// <summary>Completes GradTarget: adds the scratch into v's gradient when it was not written in place.</summary>
+    public void Settle(Var v, Tensor? target)
+    {
+        if (target is not null && !ReferenceEquals(target, v.Grad)) Device.Accumulate(v.Grad!, target);
+    }
+
+    /// <summary>Passes a gradient through unchanged (a residual branch): v takes it as its own when it has none yet.</summary>
+    public void PassGrad(Var v, Tensor grad)
+    {
+        if (!v.RequiresGrad) return;
+        if (v.Grad is null) v.Grad = grad;
+        else Device.Accumulate(v.Grad, grad);
+    }
+
     /// <summary>The gradient of v, allocated as zeros when absent, for ops that accumulate in place.</summary>
     public Tensor GradOf(Var v) => v.Grad ??= Device.Zeros(v.Shape);
 }
