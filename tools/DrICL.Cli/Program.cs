@@ -9,6 +9,7 @@ public static class Program
         var root = new RootCommand("DrICL: a Llama/Mistral training and inference engine for many-shot in-context learning")
         {
             CheckReferenceCommand.Create(),
+            CudaCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
