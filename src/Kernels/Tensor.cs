@@ -2,11 +2,13 @@ namespace DrICL.Kernels;
 
 /// <summary>
 /// A dense, row-major float32 tensor owned by one device. Shapes are written outermost first,
-/// as in the shape comments throughout the code (`// x: [B,T,C]`).
+/// as in the shape comments throughout the code (`// x: [B,T,C]`). Storage is either a host array
+/// (CPU) or a block of GPU memory (CUDA); offset counts floats into either.
 /// </summary>
 public sealed class Tensor
 {
     readonly float[]? host;
+    readonly Cuda.CudaMemory? deviceMemory;
     readonly int offset;
 
     public IDevice Device { get; }
@@ -24,10 +26,26 @@ public sealed class Tensor
         this.offset = offset;
     }
 
+    internal Tensor(IDevice device, int[] shape, Cuda.CudaMemory memory, int offset = 0)
+    {
+        Device = device;
+        Shape = shape;
+        Length = SizeOf(shape);
+        if (offset < 0 || (offset + (long)Length) * sizeof(float) > memory.Bytes)
+            throw new ArgumentException($"device block of {memory.Bytes} bytes cannot hold shape {Format(shape)} at offset {offset}");
+        deviceMemory = memory;
+        this.offset = offset;
+    }
+
     /// <summary>The storage of a CPU tensor.</summary>
     public Span<float> Span => host is null
         ? throw new InvalidOperationException($"tensor on {Device.Name} has no host storage")
         : host.AsSpan(offset, Length);
+
+    /// <summary>The address of the first element of a GPU tensor.</summary>
+    internal nint DevicePointer => deviceMemory is null
+        ? throw new InvalidOperationException($"tensor on {Device.Name} has no GPU storage")
+        : deviceMemory.Pointer + (nint)offset * sizeof(float);
 
     public int Rows => Length / Shape[^1];
     public int Columns => Shape[^1];
@@ -36,7 +54,8 @@ public sealed class Tensor
     public Tensor SliceRows(int start, int count)
     {
         if (start < 0 || count < 0 || start + count > Rows) throw new ArgumentOutOfRangeException(nameof(count), $"rows {start}..{start + count} of {this}");
-        return new Tensor(Device, [count, Columns], host ?? throw new InvalidOperationException($"tensor on {Device.Name} has no host storage"), offset + start * Columns);
+        int sliceOffset = offset + start * Columns;
+        return deviceMemory is null ? new Tensor(Device, [count, Columns], host!, sliceOffset) : new Tensor(Device, [count, Columns], deviceMemory, sliceOffset);
     }
 
     public float[] ToArray()

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DrICL.Kernels;
 using DrICL.Kernels.Cpu;
+using DrICL.Kernels.Cuda;
 
 namespace DrICL.Cli;
 
@@ -9,14 +10,27 @@ public static class DeviceOption
 {
     public static Option<string> Create() => new("--device")
     {
-        Description = "where to run: cpu (default) or cuda",
+        Description = "where to run: cpu (default), cuda (GPU 0) or cuda:N",
         DefaultValueFactory = _ => "cpu",
     };
 
     public static IDevice Open(string name) => name switch
     {
         "cpu" => CpuDevice.Instance,
-        "cuda" => throw new CliError("the CUDA backend is not part of this build yet; use --device cpu"),
-        _ => throw new CliError($"unknown device '{name}': use cpu or cuda"),
+        "cuda" => OpenCuda(0),
+        _ when name.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(name.AsSpan(5), out int ordinal) => OpenCuda(ordinal),
+        _ => throw new CliError($"unknown device '{name}': use cpu, cuda or cuda:N"),
     };
+
+    static CudaDevice OpenCuda(int ordinal)
+    {
+        try
+        {
+            return CudaDevice.Open(ordinal);
+        }
+        catch (Exception e) when (e is DllNotFoundException or CudaException or NotSupportedException or ArgumentOutOfRangeException)
+        {
+            throw new CliError($"cannot open the CUDA device: {e.Message}");
+        }
+    }
 }

@@ -12,6 +12,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(CudaCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

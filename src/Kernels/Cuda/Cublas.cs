@@ -1,0 +1,80 @@
+using System.Runtime.InteropServices;
+
+namespace DrICL.Kernels.Cuda;
+
+/// <summary>
+/// cuBLAS for the engine's matrix multiplies (fp32 SGEMM). cuBLAS is column-major and the engine is
+/// row-major; a row-major C = A B is the column-major Cᵀ = Bᵀ Aᵀ, so the call passes B first, A second,
+/// and swaps M and N (<see cref="RowMajor"/>). The default math mode is kept: true fp32, no TF32,
+/// so results track the CPU reference. Libraries are probed newest first; DRICL_CUBLAS names a file instead.
+/// </summary>
+internal sealed unsafe class Cublas : IDisposable
+{
+    public const string OverrideVariable = "DRICL_CUBLAS";
+    public static readonly IReadOnlyList<string> Sonames = ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"];
+
+    const int OpN = 0, OpT = 1;
+
+    readonly delegate* unmanaged<nint, int> destroy;
+    readonly delegate* unmanaged<nint, int, int, int, int, int, float*, nint, int, nint, int, float*, nint, int, int> sgemm;
+    // cublasGetStatusName appeared in cuBLAS 11.4.2; older libraries get a numbered name.
+    readonly delegate* unmanaged<int, byte*> statusName;
+    nint handle;
+
+    public string LibraryName { get; }
+
+    public Cublas(nint stream)
+    {
+        var (lib, name) = NativeLibraryProbe.Load("cuBLAS (libcublas)", OverrideVariable, Sonames);
+        LibraryName = name;
+        nint F(string function) => NativeLibraryProbe.Export(lib, name, function);
+        var create = (delegate* unmanaged<nint*, int>)F("cublasCreate_v2");
+        var setStream = (delegate* unmanaged<nint, nint, int>)F("cublasSetStream_v2");
+        destroy = (delegate* unmanaged<nint, int>)F("cublasDestroy_v2");
+        sgemm = (delegate* unmanaged<nint, int, int, int, int, int, float*, nint, int, nint, int, float*, nint, int, int>)F("cublasSgemm_v2");
+        statusName = NativeLibrary.TryGetExport(lib, "cublasGetStatusName", out var p) ? (delegate* unmanaged<int, byte*>)p : null;
+
+        nint h;
+        Check(create(&h), "cublasCreate_v2");
+        handle = h;
+        Check(setStream(handle, stream), "cublasSetStream_v2");
+    }
+
+    /// <summary>
+    /// The column-major call that computes row-major c[M,N] = op(a)[M,K] @ op(b)[K,N]: first operand b,
+    /// second a. A row-major [R,C] buffer is a column-major [C,R] one with leading dimension C.
+    /// </summary>
+    public readonly record struct ColumnMajorGemm(bool TransFirst, bool TransSecond, int M, int N, int K, int LdFirst, int LdSecond, int Ldc);
+
+    public static ColumnMajorGemm RowMajor(int m, int n, int k, bool transA, bool transB) =>
+        // b is stored [K,N] (or [N,K] when transB); a is stored [M,K] (or [K,M] when transA). Leading
+        // dimensions must be at least 1 even for empty operands.
+        new(transB, transA, n, m, k,
+            Math.Max(1, transB ? k : n),
+            Math.Max(1, transA ? m : k),
+            Math.Max(1, n));
+
+    /// <summary>Row-major c = (accumulate ? c : 0) + op(a) @ op(b) on device pointers, queued on the handle's stream.</summary>
+    public void Sgemm(nint a, nint b, nint c, int m, int n, int k, bool transA, bool transB, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        var g = RowMajor(m, n, k, transA, transB);
+        float alpha = 1f, beta = accumulate ? 1f : 0f;
+        Check(sgemm(handle, g.TransFirst ? OpT : OpN, g.TransSecond ? OpT : OpN, g.M, g.N, g.K, &alpha, b, g.LdFirst, a, g.LdSecond, &beta, c, g.Ldc),
+            $"cublasSgemm_v2({m}x{n}x{k})");
+    }
+
+    void Check(int status, string call)
+    {
+        if (status == 0) return;
+        string name = statusName != null ? Marshal.PtrToStringUTF8((nint)statusName(status)) ?? "" : "";
+        throw new CudaException(call, name.Length > 0 ? name : $"CUBLAS_STATUS_{status}");
+    }
+
+    public void Dispose()
+    {
+        if (handle == 0) return;
+        destroy(handle);
+        handle = 0;
+    }
+}

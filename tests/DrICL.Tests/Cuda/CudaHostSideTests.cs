@@ -1,0 +1,228 @@
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using DrICL.Cli;
+using DrICL.Kernels;
+using DrICL.Kernels.Cpu;
+using DrICL.Kernels.Cuda;
+using NUnit.Framework;
+
+namespace DrICL.Tests.Cuda;
+
+/// <summary>The CUDA backend's host-side logic, which needs neither a GPU, a driver nor NVRTC.</summary>
+[Category("Cuda")]
+public class CudaHostSideTests
+{
+    [Test]
+    public void NvrtcIsProbedNewestCudaFirst()
+    {
+        Assert.That(Nvrtc.Sonames, Is.EqualTo(new[] { "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so" }));
+        Assert.That(Cublas.Sonames, Is.EqualTo(new[] { "libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so" }));
+    }
+
+    [Test]
+    public void AnOverridePathIsTriedBeforeTheSonames()
+    {
+        Assert.That(NativeLibraryProbe.Candidates("/opt/cuda/lib64/libnvrtc.so.12.4", Nvrtc.Sonames),
+            Is.EqualTo(new[] { "/opt/cuda/lib64/libnvrtc.so.12.4", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so" }));
+        Assert.That(NativeLibraryProbe.Candidates("", Nvrtc.Sonames), Is.EqualTo(Nvrtc.Sonames));
+        Assert.That(NativeLibraryProbe.Candidates(null, Nvrtc.Sonames), Is.EqualTo(Nvrtc.Sonames));
+    }
+
+    [Test]
+    public void AMissingLibraryListsEveryNameTried()
+    {
+        var e = Assert.Throws<DllNotFoundException>(() => NativeLibraryProbe.Load("Frobnicator", "DRICL_TEST_UNSET_VARIABLE", ["libfrobnicate.so.99", "libfrobnicate.so"]));
+        Assert.That(e!.Message, Does.Contain("Frobnicator not found").And.Contain("libfrobnicate.so.99, libfrobnicate.so").And.Contain("DRICL_TEST_UNSET_VARIABLE"));
+    }
+
+    [Test]
+    public void ErrorsNameTheCallAndTheCudaError()
+    {
+        var e = new CudaException("cuMemAlloc_v2(1024 bytes)", "CUDA_ERROR_OUT_OF_MEMORY", "out of memory");
+        Assert.That(e.Message, Is.EqualTo("cuMemAlloc_v2(1024 bytes): CUDA_ERROR_OUT_OF_MEMORY (out of memory)"));
+        Assert.That((e.Call, e.ErrorName), Is.EqualTo(("cuMemAlloc_v2(1024 bytes)", "CUDA_ERROR_OUT_OF_MEMORY")));
+        Assert.That(new CudaException("cublasCreate_v2", "CUBLAS_STATUS_NOT_INITIALIZED").Message, Is.EqualTo("cublasCreate_v2: CUBLAS_STATUS_NOT_INITIALIZED"));
+        // A compile log goes below the headline, whole.
+        var log = "rope.cu(3): error: identifier \"x\" is undefined\n\n1 error detected in the compilation of \"rope.cu\".\n";
+        Assert.That(CudaException.Format("nvrtcCompileProgram(rope.cu)", "NVRTC_ERROR_COMPILATION", log),
+            Is.EqualTo("nvrtcCompileProgram(rope.cu): NVRTC_ERROR_COMPILATION\n" + log.Trim()));
+    }
+
+    static readonly KernelSource Source = new("a.cu", "extern \"C\" __global__ void f() {}");
+    static readonly (string, string)[] Headers = [("common.cuh", "#pragma once")];
+
+    [Test]
+    public void CacheKeyCoversCompilerArchitectureOptionsSourceAndHeaders()
+    {
+        string key = NvrtcCompiler.CacheKey("11.8", NvrtcCompiler.Options("compute_80"), Source, Headers);
+        Assert.That(key, Does.Match("^[0-9a-f]{64}$"));
+        Assert.That(NvrtcCompiler.CacheKey("11.8", NvrtcCompiler.Options("compute_80"), Source, Headers), Is.EqualTo(key));
+        string[] others =
+        [
+            NvrtcCompiler.CacheKey("12.4", NvrtcCompiler.Options("compute_80"), Source, Headers),
+            NvrtcCompiler.CacheKey("11.8", NvrtcCompiler.Options("compute_90"), Source, Headers),
+            NvrtcCompiler.CacheKey("11.8", [.. NvrtcCompiler.Options("compute_80"), "-lineinfo"], Source, Headers),
+            NvrtcCompiler.CacheKey("11.8", NvrtcCompiler.Options("compute_80"), Source with { Text = Source.Text + " " }, Headers),
+            NvrtcCompiler.CacheKey("11.8", NvrtcCompiler.Options("compute_80"), Source with { FileName = "b.cu" }, Headers),
+            NvrtcCompiler.CacheKey("11.8", NvrtcCompiler.Options("compute_80"), Source, [("common.cuh", "#pragma once\n")]),
+            NvrtcCompiler.CacheKey("11.8", NvrtcCompiler.Options("compute_80"), Source, []),
+        ];
+        Assert.That(others, Has.None.EqualTo(key));
+        Assert.That(others.Distinct().Count(), Is.EqualTo(others.Length));
+    }
+
+    [Test]
+    public void CacheKeyDoesNotLetTextMoveBetweenFields()
+    {
+        var left = NvrtcCompiler.CacheKey("11.8", [], new KernelSource("ab", "c"), []);
+        var right = NvrtcCompiler.CacheKey("11.8", [], new KernelSource("a", "bc"), []);
+        Assert.That(left, Is.Not.EqualTo(right));
+    }
+
+    [Test]
+    public void CompilesWithExactMathForTheTargetArchitecture()
+    {
+        Assert.That(NvrtcCompiler.Options("compute_90"), Is.EqualTo(new[] { "--gpu-architecture=compute_90", "-default-device", "--std=c++17" }));
+    }
+
+    [Test]
+    public void CacheDirectoryHonorsDriclCacheDirThenXdgThenHome()
+    {
+        static string Dir(params (string Name, string Value)[] vars) =>
+            NvrtcCompiler.DefaultCacheDirectory(name => vars.FirstOrDefault(v => v.Name == name).Value);
+        Assert.That(Dir(("DRICL_CACHE_DIR", "/data/cache"), ("XDG_CACHE_HOME", "/x"), ("HOME", "/home/u")), Is.EqualTo("/data/cache/ptx"));
+        Assert.That(Dir(("XDG_CACHE_HOME", "/x"), ("HOME", "/home/u")), Is.EqualTo("/x/dricl/ptx"));
+        Assert.That(Dir(("DRICL_CACHE_DIR", ""), ("HOME", "/home/u")), Is.EqualTo("/home/u/.cache/dricl/ptx"));
+    }
+
+    static readonly int[] Nvrtc118 = [35, 37, 50, 52, 53, 60, 61, 62, 70, 72, 75, 80, 86, 87, 89, 90];
+
+    [TestCase(8, 0, "compute_80")]
+    [TestCase(8, 6, "compute_86")]
+    [TestCase(9, 0, "compute_90")]
+    [TestCase(8, 8, "compute_87")] // an unknown minor revision falls back within its family
+    [TestCase(12, 0, "compute_90")] // a GPU newer than the compiler runs its newest PTX, JIT-compiled by the driver
+    public void CompilesForTheNewestArchitectureTheGpuCanRun(int major, int minor, string expected) =>
+        Assert.That(NvrtcCompiler.ArchitectureFor(major, minor, Nvrtc118), Is.EqualTo(expected));
+
+    [Test]
+    public void AGpuOlderThanTheCompilerIsRejected() =>
+        Assert.Throws<NotSupportedException>(() => NvrtcCompiler.ArchitectureFor(3, 0, Nvrtc118));
+
+    /// <summary>Column-major SGEMM as cuBLAS defines it: C = op(A) op(B), every matrix column-major with its leading dimension.</summary>
+    static void ColumnMajorSgemm(bool transA, bool transB, int m, int n, int k, float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc)
+    {
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++)
+                    sum += (double)(transA ? a[i * lda + p] : a[p * lda + i]) * (transB ? b[p * ldb + j] : b[j * ldb + p]);
+                c[j * ldc + i] = (float)(sum + beta * c[j * ldc + i]);
+            }
+    }
+
+    [TestCase(false, false, false)]
+    [TestCase(true, false, false)]
+    [TestCase(false, true, true)]
+    [TestCase(true, true, true)]
+    public void RowMajorGemmMapsOntoColumnMajorCublas(bool transA, bool transB, bool accumulate)
+    {
+        const int m = 5, n = 7, k = 3;
+        var rng = new Random(3);
+        float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)rng.NextDouble() - 0.5f)];
+        float[] a = Random(m * k), b = Random(k * n), c = Random(m * n);
+        var expected = (float[])c.Clone();
+        Gemm.Reference(a, b, expected, m, n, k, transA, transB, accumulate);
+
+        var g = Cublas.RowMajor(m, n, k, transA, transB);
+        ColumnMajorSgemm(g.TransFirst, g.TransSecond, g.M, g.N, g.K, b, g.LdFirst, a, g.LdSecond, accumulate ? 1f : 0f, c, g.Ldc);
+        Assert.That(c, Is.EqualTo(expected).Within(1e-6f));
+    }
+
+    [Test]
+    public void KernelArgumentsFillTheSlotTheDriverReads()
+    {
+        static long Bits(KernelArg arg) => MemoryMarshal.Read<long>(MemoryMarshal.AsBytes(new ReadOnlySpan<KernelArg>(in arg)));
+        Assert.That(Marshal.SizeOf<KernelArg>(), Is.EqualTo(8));
+        Assert.That(Bits(-2), Is.EqualTo(0xFFFF_FFFEL)); // an int is the low 4 bytes; the rest is zero
+        Assert.That(Bits(1.5f), Is.EqualTo(BitConverter.SingleToUInt32Bits(1.5f)));
+        Assert.That(Bits(unchecked((nint)0x7F00_1234_5678L)), Is.EqualTo(0x7F00_1234_5678L));
+    }
+
+    static string SourceText(string file) => KernelSources.Files.Concat(KernelSources.Headers.Select(h => new KernelSource(h.Name, h.Text))).Single(s => s.FileName == file).Text;
+
+    static int Constexpr(string file, string name) =>
+        int.Parse(Regex.Match(SourceText(file), $@"constexpr int {name} = (\d+);").Groups[1].Value);
+
+    [Test]
+    public void HostTileSizesMatchTheKernels()
+    {
+        Assert.That(Constexpr("attention_forward.cu", "FWD_WARPS") * 32, Is.EqualTo(CudaAttention.Threads));
+        Assert.That(Constexpr("attention_forward.cu", "FWD_WARPS") * Constexpr("attention_forward.cu", "FWD_ROWS_PER_WARP"), Is.EqualTo(CudaAttention.QueryRows));
+        Assert.That(Constexpr("attention_forward.cu", "FWD_BK"), Is.EqualTo(CudaAttention.KeyTile));
+        Assert.That(Constexpr("attention_backward.cu", "DQ_WARPS") * 32, Is.EqualTo(CudaAttention.Threads));
+        Assert.That(Constexpr("attention_backward.cu", "DQ_WARPS") * Constexpr("attention_backward.cu", "DQ_ROWS_PER_WARP"), Is.EqualTo(CudaAttention.QueryRows));
+        Assert.That(Constexpr("attention_backward.cu", "DQ_BK"), Is.EqualTo(CudaAttention.KeyTile));
+        Assert.That(Constexpr("attention_backward.cu", "DKV_WARPS") * 32, Is.EqualTo(CudaAttention.Threads));
+        Assert.That(Constexpr("attention_backward.cu", "DKV_WARPS") * Constexpr("attention_backward.cu", "DKV_KEYS_PER_WARP"), Is.EqualTo(CudaAttention.KeyRows));
+        Assert.That(Constexpr("attention_backward.cu", "DKV_BQ"), Is.EqualTo(CudaAttention.QueryTile));
+    }
+
+    [Test]
+    public void MaskConstantsMatchPrefixVisibility()
+    {
+        string header = SourceText("attention_mask.cuh");
+        foreach (var p in Enum.GetValues<PrefixVisibility>())
+            Assert.That(header, Does.Contain($"#define PREFIX_{p.ToString().ToUpperInvariant()} {(int)p}\n"));
+    }
+
+    [TestCase(8, 32)]
+    [TestCase(32, 32)]
+    [TestCase(33, 64)]
+    [TestCase(80, 128)]
+    [TestCase(128, 128)]
+    [TestCase(256, 256)]
+    public void HeadDimsRoundUpToAnInstantiatedKernel(int d, int bucket) => Assert.That(CudaAttention.Bucket(d), Is.EqualTo(bucket));
+
+    [Test]
+    public void HeadDimsAbove256AreRejected() => Assert.Throws<NotSupportedException>(() => CudaAttention.Bucket(257));
+
+    [Test]
+    public void HeadDim128FitsTheForwardInDefaultSharedMemory()
+    {
+        // The forward is the hot path at inference; the backward kernels opt into more than 48 KiB.
+        Assert.That(CudaAttention.ForwardSharedBytes(128), Is.LessThanOrEqualTo(48 * 1024));
+        Assert.That(CudaAttention.DkdvSharedBytes(256), Is.LessThanOrEqualTo(160 * 1024)); // within an A100's opt-in limit
+    }
+
+    [Test]
+    public void EveryKernelFileOpensWithABannerAndIncludesOnlyEmbeddedHeaders()
+    {
+        Assert.That(KernelSources.Files.Select(f => f.FileName), Is.SupersetOf(new[]
+        {
+            "adamw.cu", "attention_backward.cu", "attention_forward.cu", "cross_entropy.cu", "elementwise.cu",
+            "embedding.cu", "rmsnorm.cu", "rope.cu", "sum_of_squares.cu", "swiglu.cu",
+        }));
+        var headers = KernelSources.Headers.Select(h => h.Name).ToHashSet();
+        foreach (var f in KernelSources.Files.Concat(KernelSources.Headers.Select(h => new KernelSource(h.Name, h.Text))))
+        {
+            Assert.That(f.Text, Does.StartWith($"// {f.FileName}: "), f.FileName);
+            foreach (Match include in Regex.Matches(f.Text, "#include \"([^\"]+)\""))
+                Assert.That(headers, Does.Contain(include.Groups[1].Value), $"{f.FileName} includes {include.Groups[1].Value}");
+        }
+    }
+
+    [Test]
+    public void OpeningCudaWithoutADriverIsAOneLineCliError()
+    {
+        if (NativeLibrary.TryLoad("libcuda.so.1", out var handle))
+        {
+            NativeLibrary.Free(handle);
+            Assert.Ignore("a CUDA driver is installed here");
+        }
+        var e = Assert.Throws<CliError>(() => DeviceOption.Open("cuda"));
+        Assert.That(e!.Message, Does.StartWith("cannot open the CUDA device: CUDA driver (libcuda.so.1) not found").And.Not.Contain('\n'));
+        Assert.Throws<CliError>(() => DeviceOption.Open("gpu"));
+    }
+}

@@ -1,0 +1,369 @@
+using DrICL.Kernels;
+using DrICL.Kernels.Cpu;
+using DrICL.Kernels.Cuda;
+using DrICL.Training;
+using NUnit.Framework;
+
+namespace DrICL.Tests.Cuda;
+
+/// <summary>
+/// Every CudaDevice op against CpuDevice's reference on random data and odd shapes (sizes that are not
+/// multiples of a warp or a tile), every attention mask, grouped-query heads and KV-cache offsets, and both
+/// golden fixtures end to end. Needs an NVIDIA GPU with its driver, NVRTC and cuBLAS; skipped without them.
+/// </summary>
+[Category("Cuda")]
+[NonParallelizable]
+public class CudaParityTests
+{
+    CudaDevice? gpu;
+    string? unavailable;
+    static readonly CpuDevice Cpu = CpuDevice.Instance;
+
+    [OneTimeSetUp]
+    public void Open()
+    {
+        try
+        {
+            gpu = CudaDevice.Open();
+            TestContext.Progress.WriteLine($"CUDA parity tests on {gpu}");
+        }
+        catch (Exception e) when (e is DllNotFoundException or CudaException)
+        {
+            unavailable = e.Message;
+        }
+    }
+
+    [OneTimeTearDown]
+    public void Close() => gpu?.Dispose();
+
+    [SetUp]
+    public void RequireGpu()
+    {
+        if (gpu is null) Assert.Ignore($"no CUDA driver: {unavailable}");
+    }
+
+    CudaDevice Gpu => gpu!;
+
+    // ---- helpers
+
+    static float[] Random(int count, int seed, float scale = 1f)
+    {
+        var rng = new Random(seed);
+        var values = new float[count];
+        for (int i = 0; i < count; i++) values[i] = scale * (float)(rng.NextDouble() * 2 - 1);
+        return values;
+    }
+
+    /// <summary>The same values on both devices.</summary>
+    (Tensor Cpu, Tensor Gpu) Pair(float[] values, params int[] shape) => (Cpu.Upload(values, shape), Gpu.Upload(values, shape));
+
+    (Tensor Cpu, Tensor Gpu) RandomPair(int seed, params int[] shape) => Pair(Random(Tensor.SizeOf(shape), seed), shape);
+
+    /// <summary>The fixtures' criterion: max |got - expected| &lt;= tol * max(1, max |expected|).</summary>
+    static void AssertClose(Tensor expected, Tensor actual, float tol, string what = "")
+    {
+        float[] e = expected.ToArray(), a = actual.ToArray();
+        Assert.That(a, Has.Length.EqualTo(e.Length), what);
+        float scale = Math.Max(1f, e.Length == 0 ? 0f : e.Max(MathF.Abs));
+        int worst = -1;
+        float worstDiff = 0;
+        for (int i = 0; i < e.Length; i++)
+        {
+            float diff = MathF.Abs(a[i] - e[i]);
+            if (!(diff <= worstDiff)) { worstDiff = diff; worst = i; } // NaN counts as worst
+        }
+        Assert.That(worstDiff, Is.LessThanOrEqualTo(tol * scale), $"{what}: at {worst} expected {(worst >= 0 ? e[worst] : 0)} got {(worst >= 0 ? a[worst] : 0)}");
+    }
+
+    // ---- storage
+
+    [Test]
+    public void UploadDownloadFillCopyAndRowViews()
+    {
+        var values = Random(3 * 37, 1);
+        var t = Gpu.Upload(values, 3, 37);
+        Assert.That(t.ToArray(), Is.EqualTo(values));
+        Assert.That(Gpu.Zeros(5, 7).ToArray(), Is.All.EqualTo(0f));
+        Gpu.Fill(t, -2.5f);
+        Assert.That(t.ToArray(), Is.All.EqualTo(-2.5f));
+
+        var src = Gpu.Upload(values, 3, 37);
+        var dst = Gpu.Zeros(3, 37);
+        Gpu.Copy(src, dst);
+        Assert.That(dst.ToArray(), Is.EqualTo(values));
+
+        var cache = Gpu.Zeros(10, 37);
+        Gpu.CopyRows(src, cache, 4);
+        var filled = cache.ToArray();
+        Assert.That(filled[..(4 * 37)], Is.All.EqualTo(0f));
+        Assert.That(filled[(4 * 37)..(7 * 37)], Is.EqualTo(values));
+        Assert.That(cache.SliceRows(4, 3).ToArray(), Is.EqualTo(values));
+        Assert.That(cache.SliceRows(5, 1).ToArray(), Is.EqualTo(values[37..74]));
+        Assert.Throws<InvalidOperationException>(() => _ = t.Span);
+    }
+
+    [Test]
+    public void TensorsOfAnotherDeviceAreRejected()
+    {
+        var onCpu = Cpu.Zeros(4);
+        Assert.Throws<ArgumentException>(() => Gpu.Scale(onCpu, 2f));
+    }
+
+    // ---- elementwise
+
+    [Test]
+    public void AddAccumulateScale()
+    {
+        const int n = 1000_003;
+        var (a, ga) = RandomPair(1, n);
+        var (b, gb) = RandomPair(2, n);
+        var (y, gy) = (Cpu.Zeros(n), Gpu.Zeros(n));
+        Cpu.Add(a, b, y); Gpu.Add(ga, gb, gy);
+        AssertClose(y, gy, 0, "add");
+        Cpu.Accumulate(a, b); Gpu.Accumulate(ga, gb);
+        AssertClose(a, ga, 0, "accumulate");
+        Cpu.Scale(a, -0.37f); Gpu.Scale(ga, -0.37f);
+        AssertClose(a, ga, 0, "scale");
+    }
+
+    // ---- matrix multiply
+
+    [TestCase(37, 19, 23, false, false, false)]
+    [TestCase(37, 19, 23, true, false, true)]
+    [TestCase(37, 19, 23, false, true, false)]
+    [TestCase(37, 19, 23, true, true, true)]
+    [TestCase(1, 257, 64, false, true, false)] // a decode step: one row against a weight matrix
+    [TestCase(300, 1, 129, false, false, true)]
+    public void MatMul(int m, int n, int k, bool transA, bool transB, bool accumulate)
+    {
+        var (a, ga) = RandomPair(1, transA ? k : m, transA ? m : k);
+        var (b, gb) = RandomPair(2, transB ? n : k, transB ? k : n);
+        var (c, gc) = RandomPair(3, m, n);
+        Cpu.MatMul(a, b, c, transA, transB, accumulate);
+        Gpu.MatMul(ga, gb, gc, transA, transB, accumulate);
+        AssertClose(c, gc, 1e-5f);
+    }
+
+    // ---- model ops
+
+    [Test]
+    public void EmbeddingForwardAndBackwardWithRepeatedIds()
+    {
+        const int vocab = 101, c = 67;
+        int[] ids = [5, 0, 100, 5, 5, 42, 0, 99, 5];
+        var (table, gtable) = RandomPair(1, vocab, c);
+        var (y, gy) = (Cpu.Zeros(ids.Length, c), Gpu.Zeros(ids.Length, c));
+        Cpu.Embedding(table, ids, y); Gpu.Embedding(gtable, ids, gy);
+        AssertClose(y, gy, 0, "forward");
+
+        var (dy, gdy) = RandomPair(2, ids.Length, c);
+        var (dtable, gdtable) = RandomPair(3, vocab, c); // accumulates into what is there
+        Cpu.EmbeddingBackward(dy, ids, dtable); Gpu.EmbeddingBackward(gdy, ids, gdtable);
+        AssertClose(dtable, gdtable, 1e-6f, "backward");
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gpu.Embedding(gtable, [vocab], Gpu.Zeros(1, c)));
+    }
+
+    [TestCase(5, 67)]
+    [TestCase(33, 4096)]
+    [TestCase(1, 1)]
+    public void RmsNormForwardAndBackward(int n, int c)
+    {
+        var (x, gx) = RandomPair(1, n, c);
+        var (w, gw) = Pair(Random(c, 2).Select(v => 1 + 0.3f * v).ToArray(), c);
+        var (y, gy) = (Cpu.Zeros(n, c), Gpu.Zeros(n, c));
+        var (rstd, grstd) = (Cpu.Zeros(n), Gpu.Zeros(n));
+        Cpu.RmsNorm(x, w, y, rstd, 1e-5f); Gpu.RmsNorm(gx, gw, gy, grstd, 1e-5f);
+        AssertClose(y, gy, 1e-6f, "y");
+        AssertClose(rstd, grstd, 1e-6f, "rstd");
+
+        var (dy, gdy) = RandomPair(3, n, c);
+        var (dx, gdx) = (Cpu.Zeros(n, c), Gpu.Zeros(n, c));
+        var (dw, gdw) = RandomPair(4, c);
+        Cpu.RmsNormBackward(dy, x, w, rstd, dx, dw); Gpu.RmsNormBackward(gdy, gx, gw, grstd, gdx, gdw);
+        AssertClose(dx, gdx, 1e-5f, "dx");
+        AssertClose(dw, gdw, 1e-5f, "dw");
+    }
+
+    [TestCase(2, 7, 3, 8, 10000f)]
+    [TestCase(1, 5, 4, 128, 1000000f)]
+    [TestCase(2, 3, 2, 6, 500f)]
+    public void RopeForwardAndInverse(int batch, int seq, int heads, int headDim, float theta)
+    {
+        // Far positions too: angles of tens of thousands of radians are where float sin/cos would drift.
+        var positions = Enumerable.Range(0, batch * seq).Select(i => i % 3 == 0 ? 32_000 + i : i).ToArray();
+        var (x, gx) = RandomPair(1, batch, seq, heads, headDim);
+        Cpu.Rope(x, positions, batch, seq, heads, headDim, theta, inverse: false);
+        Gpu.Rope(gx, positions, batch, seq, heads, headDim, theta, inverse: false);
+        AssertClose(x, gx, 1e-6f, "forward");
+        Cpu.Rope(x, positions, batch, seq, heads, headDim, theta, inverse: true);
+        Gpu.Rope(gx, positions, batch, seq, heads, headDim, theta, inverse: true);
+        AssertClose(x, gx, 1e-6f, "inverse");
+    }
+
+    [Test]
+    public void SwiGluForwardAndBackward()
+    {
+        const int n = 3 * 1001;
+        var (gate, ggate) = Pair(Random(n, 1, 8f), 3, 1001);
+        var (up, gup) = RandomPair(2, 3, 1001);
+        var (h, gh) = (Cpu.Zeros(3, 1001), Gpu.Zeros(3, 1001));
+        Cpu.SwiGlu(gate, up, h); Gpu.SwiGlu(ggate, gup, gh);
+        AssertClose(h, gh, 1e-6f, "h");
+        var (dh, gdh) = RandomPair(3, 3, 1001);
+        var (dgate, gdgate) = (Cpu.Zeros(3, 1001), Gpu.Zeros(3, 1001));
+        var (dup, gdup) = (Cpu.Zeros(3, 1001), Gpu.Zeros(3, 1001));
+        Cpu.SwiGluBackward(dh, gate, up, dgate, dup); Gpu.SwiGluBackward(gdh, ggate, gup, gdgate, gdup);
+        AssertClose(dgate, gdgate, 1e-6f, "dgate");
+        AssertClose(dup, gdup, 1e-6f, "dup");
+    }
+
+    public enum MaskKind { Causal, Window, Segments, SegmentsWindow }
+
+    static AttentionMask MakeMask(MaskKind kind, PrefixVisibility prefix, int batch, int keys, int window)
+    {
+        if (kind is MaskKind.Causal or MaskKind.Window) return new AttentionMask(kind == MaskKind.Window ? window : 0);
+        // A prefix of 3 tokens, then demonstrations of 1 to 6 tokens, different per sequence.
+        var segments = new int[batch * keys];
+        var rng = new Random(batch * 31 + keys);
+        for (int b = 0; b < batch; b++)
+        {
+            int s = 0, left = 3;
+            for (int j = 0; j < keys; j++)
+            {
+                if (left-- == 0) { s++; left = rng.Next(0, 6); }
+                segments[b * keys + j] = s;
+            }
+        }
+        return new AttentionMask(kind == MaskKind.SegmentsWindow ? window : 0, segments, prefix);
+    }
+
+    static IEnumerable<TestCaseData> AttentionCases()
+    {
+        // (batch, queries, keys, heads, kvHeads, headDim, queryOffset)
+        var shapes = new (int B, int Tq, int Tk, int H, int Kv, int D, int Offset)[]
+        {
+            (2, 37, 37, 4, 2, 16, 0),   // GQA, odd length
+            (1, 70, 70, 3, 1, 80, 0),   // MQA, head dim between instantiations
+            (2, 33, 33, 2, 2, 128, 0),
+            (1, 20, 20, 2, 1, 256, 0),  // the largest head dim: backward needs > 48 KiB of shared memory
+            (1, 17, 17, 6, 2, 8, 0),    // the fixtures' head dim
+            (2, 5, 41, 4, 2, 64, 36),   // decoding five tokens against a KV cache
+            (1, 1, 50, 2, 1, 32, 49),   // one token
+        };
+        foreach (var s in shapes)
+            foreach (var kind in Enum.GetValues<MaskKind>())
+                foreach (var prefix in kind is MaskKind.Segments or MaskKind.SegmentsWindow ? Enum.GetValues<PrefixVisibility>() : [PrefixVisibility.All])
+                    yield return new TestCaseData(s.B, s.Tq, s.Tk, s.H, s.Kv, s.D, s.Offset, kind, prefix);
+    }
+
+    [TestCaseSource(nameof(AttentionCases))]
+    public void AttentionForwardAndBackward(int batch, int tq, int tk, int heads, int kvHeads, int d, int offset, MaskKind kind, PrefixVisibility prefix)
+    {
+        var shape = new AttentionShape(batch, tq, tk, heads, kvHeads, d, offset);
+        var mask = MakeMask(kind, prefix, batch, tk, window: 7);
+        var (q, gq) = Pair(Random(batch * tq * heads * d, 1, 2f), batch, tq, heads, d);
+        var (k, gk) = Pair(Random(batch * tk * kvHeads * d, 2, 2f), batch, tk, kvHeads, d);
+        var (v, gv) = RandomPair(3, batch, tk, kvHeads, d);
+        var (o, go) = (Cpu.Zeros(batch, tq, heads, d), Gpu.Zeros(batch, tq, heads, d));
+        var (lse, glse) = (Cpu.Zeros(batch, heads, tq), Gpu.Zeros(batch, heads, tq));
+        Cpu.Attention(q, k, v, o, lse, shape, mask);
+        Gpu.Attention(gq, gk, gv, go, glse, shape, mask);
+        AssertClose(o, go, 1e-5f, "o");
+        AssertClose(lse, glse, 1e-5f, "lse");
+
+        var (dO, gdO) = RandomPair(4, batch, tq, heads, d);
+        var (dq, gdq) = (Cpu.Zeros(batch, tq, heads, d), Gpu.Upload(Random(batch * tq * heads * d, 5), batch, tq, heads, d));
+        var (dk, gdk) = (Cpu.Zeros(batch, tk, kvHeads, d), Gpu.Upload(Random(batch * tk * kvHeads * d, 6), batch, tk, kvHeads, d));
+        var (dv, gdv) = (Cpu.Zeros(batch, tk, kvHeads, d), Gpu.Upload(Random(batch * tk * kvHeads * d, 7), batch, tk, kvHeads, d));
+        Cpu.AttentionBackward(dO, q, k, v, o, lse, dq, dk, dv, shape, mask);
+        Gpu.AttentionBackward(gdO, gq, gk, gv, go, glse, gdq, gdk, gdv, shape, mask); // overwrites the garbage in dq, dk, dv
+        AssertClose(dq, gdq, 1e-4f, "dq");
+        AssertClose(dk, gdk, 1e-4f, "dk");
+        AssertClose(dv, gdv, 1e-4f, "dv");
+    }
+
+    [TestCase(7, 1000)]
+    [TestCase(3, 32001)]
+    [TestCase(2, 5)]
+    public void CrossEntropyForwardAndBackward(int n, int vocab)
+    {
+        var (logits, glogits) = Pair(Random(n * vocab, 1, 6f), n, vocab);
+        var labels = Enumerable.Range(0, n).Select(i => i % 3 == 1 ? DrICL.Kernels.Cpu.CrossEntropy.IgnoreIndex : (i * 7919) % vocab).ToArray();
+        var (nll, gnll) = (Cpu.Zeros(n), Gpu.Zeros(n));
+        var (lse, glse) = (Cpu.Zeros(n), Gpu.Zeros(n));
+        Cpu.CrossEntropy(logits, labels, nll, lse); Gpu.CrossEntropy(glogits, labels, gnll, glse);
+        AssertClose(nll, gnll, 1e-5f, "nll");
+        AssertClose(lse, glse, 1e-5f, "lse");
+
+        var (weights, gweights) = Pair(Random(n, 2).Select(w => w + 1.5f).ToArray(), n);
+        var (dlogits, gdlogits) = (Cpu.Zeros(n, vocab), Gpu.Upload(Random(n * vocab, 3), n, vocab));
+        Cpu.CrossEntropyBackward(logits, labels, lse, weights, dlogits);
+        Gpu.CrossEntropyBackward(glogits, labels, glse, gweights, gdlogits);
+        AssertClose(dlogits, gdlogits, 1e-6f, "dlogits");
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gpu.CrossEntropy(glogits, [.. labels[..^1], vocab], gnll, glse));
+    }
+
+    [TestCase(1)]
+    [TestCase(1000)]
+    [TestCase(3_000_017)]
+    public void SumOfSquares(int n)
+    {
+        var (t, gt) = RandomPair(1, n);
+        double expected = Cpu.SumOfSquares(t), actual = Gpu.SumOfSquares(gt);
+        Assert.That(actual, Is.EqualTo(expected).Within(1e-10 * Math.Max(1, expected))); // double sums in another order
+    }
+
+    [Test]
+    public void SumOfSquaresOfNothingIsZero() => Assert.That(Gpu.SumOfSquares(Gpu.Zeros(0)), Is.EqualTo(0.0));
+
+    [Test]
+    public void AdamWSteps()
+    {
+        const int n = 4099;
+        var config = new AdamWConfig(Lr: 1e-3f, Beta1: 0.9f, Beta2: 0.95f, Eps: 1e-8f, WeightDecay: 0.1f);
+        var (p, gp) = RandomPair(1, n);
+        var (m, gm) = (Cpu.Zeros(n), Gpu.Zeros(n));
+        var (v, gv) = (Cpu.Zeros(n), Gpu.Zeros(n));
+        for (int step = 1; step <= 5; step++)
+        {
+            var (g, gg) = RandomPair(10 + step, n);
+            Cpu.AdamW(p, g, m, v, config, step, gradScale: 0.7f);
+            Gpu.AdamW(gp, gg, gm, gv, config, step, gradScale: 0.7f);
+        }
+        AssertClose(p, gp, 1e-6f, "p");
+        AssertClose(m, gm, 1e-6f, "m");
+        AssertClose(v, gv, 1e-6f, "v");
+    }
+
+    // ---- the whole engine
+
+    [TestCase("tiny-llama-f32")]
+    [TestCase("tiny-mistral-gqa-bf16")]
+    public void GoldenFixturesPassOnTheGpu(string fixture)
+    {
+        var results = ReferenceCheck.Run(Fixtures.File("models", fixture), Gpu).ToList();
+        var failures = results.Where(r => !r.Passed).Select(r => $"{r.Name}: {r.MaxAbsDiff:E3} > {r.Allowed:E3} {r.Problem}").ToList();
+        Assert.That(failures, Is.Empty);
+        Assert.That(results, Is.Not.Empty);
+    }
+
+    [Test]
+    public void AttentionTiming()
+    {
+        // Not a pass/fail benchmark: records what the fp32 kernels cost at a training-sized shape.
+        var shape = new AttentionShape(1, 1024, 1024, 32, 8, 128);
+        var q = Gpu.Upload(Random(1024 * 32 * 128, 1), 1, 1024, 32, 128);
+        var k = Gpu.Upload(Random(1024 * 8 * 128, 2), 1, 1024, 8, 128);
+        var v = Gpu.Upload(Random(1024 * 8 * 128, 3), 1, 1024, 8, 128);
+        var (o, lse) = (Gpu.Zeros(1, 1024, 32, 128), Gpu.Zeros(1, 32, 1024));
+        var (dq, dk, dv) = (Gpu.Zeros(1, 1024, 32, 128), Gpu.Zeros(1, 1024, 8, 128), Gpu.Zeros(1, 1024, 8, 128));
+        Gpu.Attention(q, k, v, o, lse, shape, AttentionMask.Causal); // compiles and loads the modules
+        Gpu.AttentionBackward(o, q, k, v, o, lse, dq, dk, dv, shape, AttentionMask.Causal);
+        float forward = Gpu.TimeMilliseconds(() => Gpu.Attention(q, k, v, o, lse, shape, AttentionMask.Causal));
+        float backward = Gpu.TimeMilliseconds(() => Gpu.AttentionBackward(o, q, k, v, o, lse, dq, dk, dv, shape, AttentionMask.Causal));
+        TestContext.Out.WriteLine($"attention B=1 T=1024 H=32 KV=8 D=128 causal on {Gpu.GpuName}: forward {forward:F3} ms, backward {backward:F3} ms");
+        Assert.That(forward, Is.GreaterThan(0));
+    }
+}
