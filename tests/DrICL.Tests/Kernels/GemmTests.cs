@@ -23,6 +23,7 @@ public class GemmTests
     [TestCase(9, 49, 257)]
     [TestCase(130, 97, 513)]
     [TestCase(40, 800, 40)]
+    [TestCase(16, 900, 300)]
     [TestCase(3, 700, 600)]
     public void MatchesReference(int m, int n, int k)
     {
