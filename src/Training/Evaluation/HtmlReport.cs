@@ -80,7 +80,7 @@ public static class HtmlReport
             // Nudge each objective sideways a little so error bars at the same k do not hide each other.
             double dodge = (i - (curves.Count - 1) / 2.0) * 0.08;
             series.Add(new ChartSeries(name, colors[name],
-                [.. curve.K.Select((k, j) => new ChartPoint(Array.IndexOf(ks, k) + dodge, stats!.Mean[j], stats.Spread[j]))], Markers: true));
+                [.. stats!.K.Select((k, j) => new ChartPoint(Array.IndexOf(ks, k) + dodge, stats.Mean[j], stats.Spread[j]))], Markers: true));
         }
         var points = series.SelectMany(s => s.Points).ToList();
         var x = ChartAxis.Categorical("k (demonstrations)", [.. ks.Select(k => k.ToString(CultureInfo.InvariantCulture))]);
@@ -98,8 +98,8 @@ public static class HtmlReport
         string format = ValueFormat(report);
         MeanSpread? Column(KShotCurve curve, int c) => c < tasks.Count ? curve.Tasks.GetValueOrDefault(tasks[c]) : curve.Average;
         double BestAt(int k, int c) => report.Objectives.Values
-            .Select(curve => (curve, i: Array.IndexOf(curve.K, k))).Where(x => x.i >= 0 && Column(x.curve, c) is not null)
-            .Max(x => Column(x.curve, c)!.Mean[x.i]);
+            .Select(curve => Column(curve, c)).Where(stats => stats is not null && stats.K.Contains(k))
+            .Max(stats => stats!.Mean[Array.IndexOf(stats.K, k)]);
 
         var table = new StringBuilder("<div class=\"table\"><table class=\"results\">\n<thead><tr><th>objective</th><th>k</th>");
         foreach (var task in tasks) table.Append($"<th>{Escape(task)}</th>");
@@ -113,9 +113,11 @@ public static class HtmlReport
                 for (int c = 0; c <= tasks.Count; c++)
                 {
                     var stats = Column(curve, c);
-                    if (stats is null) { table.Append("<td>–</td>"); continue; }
-                    string cell = $"{stats.Mean[i].ToString(format, CultureInfo.InvariantCulture)} ± {stats.Spread[i].ToString(format, CultureInfo.InvariantCulture)}";
-                    table.Append(report.Objectives.Count > 1 && stats.Mean[i] >= BestAt(k, c) ? $"<td><b>{cell}</b></td>" : $"<td>{cell}</td>");
+                    int j = stats is null ? -1 : Array.IndexOf(stats.K, k);
+                    if (j < 0) { table.Append("<td>–</td>"); continue; }
+                    string cell = $"{stats!.Mean[j].ToString(format, CultureInfo.InvariantCulture)} ± {stats.Spread[j].ToString(format, CultureInfo.InvariantCulture)}";
+                    if (stats.TaskCount is { } count && count[j] < tasks.Count) cell += $" ({count[j]} tasks)";
+                    table.Append(report.Objectives.Count > 1 && stats.Mean[j] >= BestAt(k, c) ? $"<td><b>{cell}</b></td>" : $"<td>{cell}</td>");
                 }
                 table.Append("</tr>\n");
             }

@@ -2,10 +2,15 @@ namespace DrICL.Training.Evaluation;
 
 /// <summary>
 /// Per k: the mean of the per-seed scores, their spread (the sample standard deviation, n - 1 in the
-/// denominator; 0 with a single seed) and the number of seeds. The arrays line up with <see cref="KShotCurve.K"/>.
+/// denominator; 0 with a single seed) and the number of seeds. The arrays line up with <see cref="K"/>: a
+/// task's own demonstration counts (those that fit its context), or every k for the task average, where
+/// TaskCount says how many tasks reach each k.
 /// </summary>
 public sealed class MeanSpread
 {
+    public required int[] K { get; init; }
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int[]? TaskCount { get; init; }
     public required double[] Mean { get; init; }
     public required double[] Spread { get; init; }
     public required int[] Seeds { get; init; }
@@ -29,13 +34,14 @@ public sealed class KShotStability
 /// <summary>One objective's evaluation: scores against the number of demonstrations k per task and averaged over tasks, and its training loss.</summary>
 public sealed class KShotCurve
 {
-    /// <summary>The demonstration counts, ascending; every task has scores at every one.</summary>
+    /// <summary>Every demonstration count any task was scored at, ascending.</summary>
     public required int[] K { get; init; }
     /// <summary>Per task, ordered by name (ordinal).</summary>
     public required Dictionary<string, MeanSpread> Tasks { get; init; }
     /// <summary>
-    /// The task average: per seed the mean over tasks, then mean and spread over seeds. The i-th score of
-    /// every task at a k must come from the same seed, so every task has the same number of seeds at that k.
+    /// The task average: at each k, per seed the mean over the tasks scored at that k (a task whose episodes
+    /// cannot hold k demonstrations drops out from there on), then mean and spread over seeds. The i-th score
+    /// of every task at a k must come from the same seed, so those tasks have the same number of seeds there.
     /// </summary>
     public required MeanSpread Average { get; init; }
     public required KShotStability Stability { get; init; }
@@ -50,23 +56,28 @@ public sealed class KShotCurve
         if (scores.Count == 0) throw new ArgumentException($"objective '{objective}' has no scores to summarize.", nameof(scores));
         int[] ks = [.. scores.Values.SelectMany(byK => byK.Keys).Distinct().Order()];
         var tasks = new Dictionary<string, MeanSpread>();
-        var seedAverages = new double[ks.Length][];
+        var seedSums = new double[ks.Length][];
+        var taskCount = new int[ks.Length];
         foreach (var (task, byK) in scores.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
-            var perK = new IReadOnlyList<double>[ks.Length];
-            for (int i = 0; i < ks.Length; i++)
+            int[] own = [.. byK.Keys.Order()];
+            var perK = new IReadOnlyList<double>[own.Length];
+            for (int j = 0; j < own.Length; j++)
             {
-                if (!byK.TryGetValue(ks[i], out var seeds) || seeds.Count == 0)
-                    throw new ArgumentException($"objective '{objective}', task '{task}' has no scores at k={ks[i]}; every task of an objective needs every k.", nameof(scores));
-                seedAverages[i] ??= new double[seeds.Count];
-                if (seeds.Count != seedAverages[i].Length)
-                    throw new ArgumentException($"objective '{objective}' has {seedAverages[i].Length} seeds at k={ks[i]} in one task but {seeds.Count} in task '{task}'; the task average pairs seeds across tasks.", nameof(scores));
-                for (int s = 0; s < seeds.Count; s++) seedAverages[i][s] += seeds[s] / scores.Count;
-                perK[i] = seeds;
+                var seeds = byK[own[j]];
+                if (seeds.Count == 0) throw new ArgumentException($"objective '{objective}', task '{task}' has no scores at k={own[j]}.", nameof(scores));
+                int i = Array.IndexOf(ks, own[j]);
+                seedSums[i] ??= new double[seeds.Count];
+                if (seeds.Count != seedSums[i].Length)
+                    throw new ArgumentException($"objective '{objective}' has {seedSums[i].Length} seeds at k={ks[i]} in one task but {seeds.Count} in task '{task}'; the task average pairs seeds across tasks.", nameof(scores));
+                for (int seed = 0; seed < seeds.Count; seed++) seedSums[i][seed] += seeds[seed];
+                taskCount[i]++;
+                perK[j] = seeds;
             }
-            tasks[task] = Describe(perK);
+            tasks[task] = Describe(own, perK);
         }
-        var average = Describe(seedAverages);
+        var seedAverages = seedSums.Select((sums, i) => sums.Select(x => x / taskCount[i]).ToArray()).ToArray();
+        var average = Describe(ks, seedAverages, taskCount);
         return new KShotCurve
         {
             K = ks,
@@ -77,8 +88,10 @@ public sealed class KShotCurve
         };
     }
 
-    static MeanSpread Describe(IReadOnlyList<IReadOnlyList<double>> perK) => new()
+    static MeanSpread Describe(int[] ks, IReadOnlyList<IReadOnlyList<double>> perK, int[]? taskCount = null) => new()
     {
+        K = ks,
+        TaskCount = taskCount,
         Mean = [.. perK.Select(s => s.Average())],
         Spread = [.. perK.Select(SampleStandardDeviation)],
         Seeds = [.. perK.Select(s => s.Count)],

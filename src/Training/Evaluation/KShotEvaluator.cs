@@ -14,25 +14,27 @@ public sealed record EvalTask(string Name, Metric Metric, Func<int, int, int, Ep
 /// </summary>
 public static class KShotEvaluator
 {
-    public static void Run(Transformer model, ITokenizer tokenizer, string objective, IReadOnlyList<EvalTask> tasks, IReadOnlyList<int> ks,
+    /// <summary>
+    /// Scores every task at each k of ks, in order, until its episodes can no longer hold k demonstrations in
+    /// the context (the builder had to drop some): that task's curve ends there. Returns the largest k per task.
+    /// </summary>
+    public static Dictionary<string, int> Run(Transformer model, ITokenizer tokenizer, string objective, IReadOnlyList<EvalTask> tasks, IReadOnlyList<int> ks,
         int seeds, int queriesPerSeed, int maxAnswerTokens, KShotResults results)
     {
+        var reached = new Dictionary<string, int>();
         foreach (var task in tasks)
             foreach (int k in ks)
-                for (int seed = 0; seed < seeds; seed++)
-                {
-                    var predictions = new List<string>();
-                    var references = new List<string>();
-                    for (int q = 0; q < queriesPerSeed; q++)
-                    {
-                        var episode = task.Episode(k, seed, q);
-                        if (episode.DemonstrationCount != k + 1)
-                            throw new InvalidOperationException($"task {task.Name}: a {k}-shot episode kept {episode.DemonstrationCount - 1} demonstrations; k does not fit the context");
-                        predictions.Add(Answer(model, tokenizer, episode, maxAnswerTokens));
-                        references.Add(episode.QueryAnswer);
-                    }
-                    results.AddScore(objective, task.Name, k, Metrics.Score(task.Metric, predictions, references));
-                }
+            {
+                var episodes = Enumerable.Range(0, seeds).Select(seed => Enumerable.Range(0, queriesPerSeed).Select(q => task.Episode(k, seed, q)).ToList()).ToList();
+                if (episodes.Any(perSeed => perSeed.Any(e => e.DemonstrationCount != k + 1))) break;
+                foreach (var perSeed in episodes)
+                    results.AddScore(objective, task.Name, k, Metrics.Score(task.Metric,
+                        [.. perSeed.Select(e => Answer(model, tokenizer, e, maxAnswerTokens))], [.. perSeed.Select(e => e.QueryAnswer)]));
+                reached[task.Name] = k;
+            }
+        var missing = tasks.Where(t => !reached.ContainsKey(t.Name)).Select(t => t.Name).ToList();
+        if (missing.Count > 0) throw new InvalidOperationException($"tasks {string.Join(", ", missing)}: not even k={ks[0]} fits the context");
+        return reached;
     }
 
     /// <summary>The model's answer to an episode's query: greedy tokens after the query prompt, up to EOS.</summary>

@@ -5,8 +5,8 @@ namespace DrICL.Training.Evaluation;
 
 /// <summary>
 /// The evaluation results of a run, serialized with snake_case names:
-/// {"objectives": {"dricl": {"k": [...], "tasks": {"name": {"mean": [...], "spread": [...], "seeds": [...]}},
-///   "average": {...}, "stability": {"std_across_k", "best_k", "best_mean", "largest_k", "mean_at_largest_k",
+/// {"objectives": {"dricl": {"k": [...], "tasks": {"name": {"k": [...], "mean": [...], "spread": [...], "seeds": [...]}},
+///   "average": {"k", "task_count", "mean", "spread", "seeds"}, "stability": {"std_across_k", "best_k", "best_mean", "largest_k", "mean_at_largest_k",
 ///   "drop_from_best"}, "train_loss": [[step, loss], ...]}, ...}, "meta": {...}}
 /// </summary>
 public sealed class KShotReport

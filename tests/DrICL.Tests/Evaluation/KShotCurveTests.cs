@@ -53,11 +53,17 @@ public class KShotCurveTests
     }
 
     [Test]
-    public void EveryTaskNeedsEveryKAndTheSameNumberOfSeeds()
+    public void TasksThatCannotHoldKLeaveTheAverageThereAndSeedsMustPair()
     {
-        var missing = TwoTasks();
-        missing.AddScore("dricl", "a", 20, 0.5);
-        Assert.That(() => missing.Summarize(), Throws.ArgumentException.With.Message.Contains("task 'b' has no scores at k=20"));
+        var longer = TwoTasks();
+        foreach (var score in new[] { 0.5, 0.7, 0.9 }) longer.AddScore("dricl", "a", 20, score);
+        var curve = longer.Summarize().Objectives["dricl"];
+        Assert.That(curve.K, Is.EqualTo(new[] { 0, 5, 10, 20 }));
+        Assert.That(curve.Tasks["a"].K, Is.EqualTo(new[] { 0, 5, 10, 20 }));
+        Assert.That(curve.Tasks["b"].K, Is.EqualTo(new[] { 0, 5, 10 }));
+        Assert.That(curve.Average.TaskCount, Is.EqualTo(new[] { 2, 2, 2, 1 }));
+        Assert.That(curve.Average.Mean[3], Is.EqualTo(0.7).Within(1e-12));
+        Assert.That(curve.Average.Mean[1], Is.EqualTo(0.65).Within(1e-12));
 
         var uneven = TwoTasks();
         uneven.AddScore("dricl", "b", 10, 0.6);
@@ -102,7 +108,8 @@ public class KShotCurveTests
         var dricl = root["objectives"]!["dricl"]!.AsObject();
         Assert.That(dricl.Select(p => p.Key), Is.EqualTo(new[] { "k", "tasks", "average", "stability", "train_loss" }));
         Assert.That(dricl["k"]!.AsArray().Select(n => (int)n!), Is.EqualTo(new[] { 0, 5, 10 }));
-        Assert.That(dricl["tasks"]!["b"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "mean", "spread", "seeds" }));
+        Assert.That(dricl["tasks"]!["b"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "k", "mean", "spread", "seeds" }));
+        Assert.That(dricl["average"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "k", "task_count", "mean", "spread", "seeds" }));
         Assert.That((double)dricl["average"]!["mean"]![1]!, Is.EqualTo(0.65).Within(1e-12));
         Assert.That(dricl["stability"]!.AsObject().Select(p => p.Key),
             Is.EqualTo(new[] { "std_across_k", "best_k", "best_mean", "largest_k", "mean_at_largest_k", "drop_from_best" }));

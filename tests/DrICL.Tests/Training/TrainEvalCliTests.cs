@@ -67,7 +67,7 @@ public class TrainEvalCliTests
         Assert.That(exit, Is.Zero, stderr);
         var results = JsonNode.Parse(File.ReadAllText(Path.Combine(evaluation, "results.json")))!;
         var curve = results["objectives"]!["dricl"]!;
-        Assert.That(curve["k"]!.AsArray().Select(k => k!.GetValue<int>()), Is.EqualTo(new[] { 0, 1, 3 }), "k=500 does not fit and is dropped");
+        Assert.That(curve["k"]!.AsArray().Select(k => k!.GetValue<int>()), Is.EqualTo(new[] { 0, 1, 3 }), "k=500 does not fit and ends the curve");
         Assert.That(curve["tasks"]!.AsObject().Select(t => t.Key), Is.EquivalentTo(new[] { "echo", "legs" }));
         Assert.That(results["meta"]!["metrics"]!["echo"]!.GetValue<string>(), Is.EqualTo("rougeL"));
         Assert.That(File.ReadAllText(Path.Combine(evaluation, "report.html")), Does.Contain("data-chart=\"average\""));
