@@ -43,7 +43,7 @@ public static class EvalCommand
             var net = ModelLoader.LoadFolder(folder, dev);
             int queriesPerSeed = parse.GetValue(queries), context = parse.GetValue(seq);
             var evalTasks = splits.Select(s => Task(s, tok.Tokenizer, queriesPerSeed, context)).ToList();
-            var ks = ParseShots(parse.GetValue(shots)!);
+            var ks = IntListOption.Parse(parse.GetValue(shots)!, "--k");
             console.WriteLine($"evaluating {evalTasks.Count} tasks at k = {string.Join(",", ks)} (each up to what fits), {parse.GetValue(seeds)} seeds x {queriesPerSeed} queries");
             var results = new KShotResults();
             var reached = KShotEvaluator.Run(net, tok.Tokenizer, parse.GetValue(name)!, evalTasks, ks, parse.GetValue(seeds), queriesPerSeed, parse.GetValue(maxAnswer), results);
@@ -63,12 +63,6 @@ public static class EvalCommand
             return 0;
         }));
         return command;
-    }
-
-    static int[] ParseShots(string text)
-    {
-        try { return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).Distinct().Order().ToArray(); }
-        catch (FormatException) { throw new CliError($"--k {text}: expected a comma-separated list of whole numbers"); }
     }
 
     public static Metric MetricFor(string kind) => kind switch

@@ -7,6 +7,7 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("DrICL: a Llama/Mistral training and inference engine for many-shot in-context learning");
+        root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(CheckReferenceCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

@@ -61,12 +61,12 @@ public class ReportBrowserTests
         Assert.That(output, Does.Contain("chromium not found"));
     }
 
-    static void RequireChromium()
+    internal static void RequireChromium()
     {
         if (!File.Exists(Chromium)) Assert.Ignore($"{Chromium} is not installed (Debian: apt-get install -y chromium); the browser check needs it.");
     }
 
-    static (int Code, string Output) CheckReport(string html, string png, string? chromium = null)
+    internal static (int Code, string Output) CheckReport(string html, string png, string? chromium = null)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Script());
