@@ -5,8 +5,8 @@ namespace DrICL.Kernels.Cuda;
 /// <summary>
 /// The engine on an NVIDIA GPU: tensors in device memory, ops as the CUDA C kernels in Kernels/ (compiled
 /// by NVRTC at first use) and matrix multiplies on cuBLAS. Everything is queued on one stream, in order;
-/// only Download and SumOfSquares wait for it. Integer inputs (ids, labels, positions, segment ids) are
-/// copied per call into one reusable device buffer, which stream order makes safe to reuse.
+/// only Download and SumOfSquares wait for it. Integer inputs (ids, labels, positions, segment and sequence
+/// ids) are copied per call into one reusable device buffer, which stream order makes safe to reuse.
 /// Semantics are those of CpuDevice's reference kernels, up to float rounding and summation order.
 /// Not thread-safe: one thread drives a device at a time. Written without a GPU at hand: compile-checked
 /// with NVRTC, but CudaParityTests have yet to run on real hardware (see README.md).
@@ -246,8 +246,8 @@ public sealed unsafe class CudaDevice : IDevice
     {
         Enter();
         CheckAttention(shape, mask, q, k, v, o, lse);
-        nint segments = mask.SegmentIds is null ? 0 : UploadInts(mask.SegmentIds);
-        CudaAttention.Forward(modules, stream, Ptr(q), Ptr(k), Ptr(v), segments, Ptr(o), Ptr(lse), shape, mask);
+        var (segments, sequences) = UploadInts(mask.SegmentIds, mask.SequenceIds);
+        CudaAttention.Forward(modules, stream, Ptr(q), Ptr(k), Ptr(v), segments, sequences, Ptr(o), Ptr(lse), shape, mask);
     }
 
     public void AttentionBackward(Tensor dO, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor dq, Tensor dk, Tensor dv, AttentionShape shape, AttentionMask mask)
@@ -255,9 +255,9 @@ public sealed unsafe class CudaDevice : IDevice
         Enter();
         CheckAttention(shape, mask, q, k, v, o, lse);
         SameLength(dO, q); SameLength(dq, q); SameLength(dk, k); SameLength(dv, v);
-        nint segments = mask.SegmentIds is null ? 0 : UploadInts(mask.SegmentIds);
+        var (segments, sequences) = UploadInts(mask.SegmentIds, mask.SequenceIds);
         nint delta = FloatScratch(lse.Length); // delta_i = dO_i . O_i, one per lse entry
-        CudaAttention.Backward(modules, stream, Ptr(dO), Ptr(q), Ptr(k), Ptr(v), Ptr(o), Ptr(lse), segments, delta, Ptr(dq), Ptr(dk), Ptr(dv), shape, mask);
+        CudaAttention.Backward(modules, stream, Ptr(dO), Ptr(q), Ptr(k), Ptr(v), Ptr(o), Ptr(lse), segments, sequences, delta, Ptr(dq), Ptr(dk), Ptr(dv), shape, mask);
     }
 
     public void CrossEntropy(Tensor logits, int[] labels, Tensor nll, Tensor lse)
@@ -369,14 +369,26 @@ public sealed unsafe class CudaDevice : IDevice
     nint Ptr(Tensor t) => t.Device == this ? t.DevicePointer : throw new ArgumentException($"{t} is not on {Name}");
 
     // Scratch is taken before any tensor pointer in an op: allocating may free blocks whose tensors died.
-    nint UploadInts(int[] values)
+    nint UploadInts(int[] values) => UploadInts(values, null).First;
+
+    /// <summary>
+    /// Two int arrays side by side in the int scratch, for an op that reads both (a second upload of its
+    /// own would overwrite the first); a null array gets pointer 0 and takes no room.
+    /// </summary>
+    (nint First, nint Second) UploadInts(int[]? first, int[]? second)
     {
-        long bytes = (long)values.Length * sizeof(int);
+        long firstBytes = (long)(first?.Length ?? 0) * sizeof(int), bytes = firstBytes + (long)(second?.Length ?? 0) * sizeof(int);
         if (intScratch is null || intScratch.Bytes < bytes) intScratch = allocator.Allocate(Math.Max(bytes * 2, 4096));
-        if (bytes == 0) return intScratch.Pointer;
-        fixed (int* p = values)
-            CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(intScratch.Pointer, p, (nuint)bytes, stream), "cuMemcpyHtoDAsync_v2");
-        return intScratch.Pointer;
+        nint at = intScratch.Pointer;
+        return (first is null ? 0 : CopyInts(first, at), second is null ? 0 : CopyInts(second, at + (nint)firstBytes));
+    }
+
+    nint CopyInts(int[] values, nint to)
+    {
+        if (values.Length > 0)
+            fixed (int* p = values)
+                CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(to, p, (nuint)values.Length * sizeof(int), stream), "cuMemcpyHtoDAsync_v2");
+        return to;
     }
 
     nint FloatScratch(int count)
@@ -401,6 +413,8 @@ public sealed unsafe class CudaDevice : IDevice
             $"attention tensors q {q}, k {k}, v {v}, o {o}, lse {lse} do not fit {s}");
         Require(mask.SegmentIds is null || mask.SegmentIds.Length == s.Batch * s.KeyLength,
             $"{mask.SegmentIds?.Length} segment ids for {s.Batch}x{s.KeyLength} keys");
+        Require(mask.SequenceIds is null || mask.SequenceIds.Length == s.Batch * s.KeyLength,
+            $"{mask.SequenceIds?.Length} sequence ids for {s.Batch}x{s.KeyLength} keys");
     }
 
     static void CheckLabels(Tensor logits, int[] labels)

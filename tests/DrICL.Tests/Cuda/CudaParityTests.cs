@@ -218,11 +218,17 @@ public class CudaParityTests
         AssertClose(dup, gdup, 1e-6f, "dup");
     }
 
-    public enum MaskKind { Causal, Window, Segments, SegmentsWindow }
+    public enum MaskKind { Causal, Window, Segments, SegmentsWindow, Packed, PackedSegments }
 
     static AttentionMask MakeMask(MaskKind kind, PrefixVisibility prefix, int batch, int keys, int window)
     {
         if (kind is MaskKind.Causal or MaskKind.Window) return new AttentionMask(kind == MaskKind.Window ? window : 0);
+        if (kind is MaskKind.Packed) return new AttentionMask(SequenceIds: Sequences(batch, keys));
+        if (kind is MaskKind.PackedSegments)
+        {
+            var sequences = Sequences(batch, keys);
+            return new AttentionMask(SegmentIds: SegmentsPerEpisode(sequences, batch, keys), Prefix: prefix, SequenceIds: sequences);
+        }
         // A prefix of 3 tokens, then demonstrations of 1 to 6 tokens, different per sequence.
         var segments = new int[batch * keys];
         var rng = new Random(batch * 31 + keys);
@@ -236,6 +242,43 @@ public class CudaParityTests
             }
         }
         return new AttentionMask(kind == MaskKind.SegmentsWindow ? window : 0, segments, prefix);
+    }
+
+    // Episodes packed into each row: runs of random lengths 1..40 numbered 1, 2, ... across the batch
+    // (a run may be cut by the row's end, and the next row starts a new one).
+    static int[] Sequences(int batch, int keys)
+    {
+        var rng = new Random(batch * 17 + keys);
+        var ids = new int[batch * keys];
+        int id = 0;
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < keys; )
+            {
+                id++;
+                for (int len = rng.Next(1, 41); len > 0 && j < keys; len--) ids[b * keys + j++] = id;
+            }
+        return ids;
+    }
+
+    // Segment ids as EpisodePacker writes them: each episode its own, a prefix of up to 3 tokens (segment 0)
+    // and then demonstrations 1, 2, ... of 1 to 6 tokens. Without the sequence ids, a demonstration would see
+    // the prefixes and equally numbered demonstrations of the row's earlier episodes.
+    static int[] SegmentsPerEpisode(int[] sequences, int batch, int keys)
+    {
+        var rng = new Random(batch * 13 + keys);
+        var segments = new int[batch * keys];
+        for (int b = 0; b < batch; b++)
+        {
+            int s = 0, left = 0;
+            for (int j = 0; j < keys; j++)
+            {
+                int at = b * keys + j;
+                if (j == 0 || sequences[at] != sequences[at - 1]) { s = 0; left = 3; } // a new episode
+                if (left-- == 0) { s++; left = rng.Next(0, 6); }
+                segments[at] = s;
+            }
+        }
+        return segments;
     }
 
     static IEnumerable<TestCaseData> AttentionCases()
@@ -253,7 +296,12 @@ public class CudaParityTests
         };
         foreach (var s in shapes)
             foreach (var kind in Enum.GetValues<MaskKind>())
-                foreach (var prefix in kind is MaskKind.Segments or MaskKind.SegmentsWindow ? Enum.GetValues<PrefixVisibility>() : [PrefixVisibility.All])
+                foreach (var prefix in kind switch
+                {
+                    MaskKind.Segments or MaskKind.SegmentsWindow => Enum.GetValues<PrefixVisibility>(),
+                    MaskKind.PackedSegments => [PrefixVisibility.First], // the packed training mask
+                    _ => [PrefixVisibility.All],
+                })
                     yield return new TestCaseData(s.B, s.Tq, s.Tk, s.H, s.Kv, s.D, s.Offset, kind, prefix);
     }
 
@@ -281,6 +329,18 @@ public class CudaParityTests
         AssertClose(dq, gdq, 1e-4f, "dq");
         AssertClose(dk, gdk, 1e-4f, "dk");
         AssertClose(dv, gdv, 1e-4f, "dv");
+    }
+
+    [Test]
+    public void AttentionRejectsIdsOfTheWrongLength()
+    {
+        var shape = new AttentionShape(2, 5, 5, 2, 1, 8);
+        var (q, o) = (Gpu.Zeros(2, 5, 2, 8), Gpu.Zeros(2, 5, 2, 8));
+        var (k, v, lse) = (Gpu.Zeros(2, 5, 1, 8), Gpu.Zeros(2, 5, 1, 8), Gpu.Zeros(2, 2, 5));
+        Assert.Throws<ArgumentException>(() => Gpu.Attention(q, k, v, o, lse, shape, new AttentionMask(SegmentIds: new int[9])));
+        var e = Assert.Throws<ArgumentException>(() => Gpu.Attention(q, k, v, o, lse, shape, new AttentionMask(SequenceIds: new int[5])));
+        Assert.That(e!.Message, Does.Contain("sequence ids"));
+        Assert.Throws<ArgumentException>(() => Gpu.AttentionBackward(o, q, k, v, o, lse, q, k, v, shape, new AttentionMask(SequenceIds: new int[11])));
     }
 
     [TestCase(7, 1000)]

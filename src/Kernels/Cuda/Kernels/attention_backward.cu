@@ -11,7 +11,8 @@
 //     streams tiles of 32 query rows (one per lane) from every query head of the group that can see them;
 //     dK and dV stay in registers. Scores are computed twice (in 2 and 3), the price of no atomics.
 // All three overwrite their outputs. Plain fp32 on CUDA cores; tensor cores are later work.
-// Shared memory: dq (2*16 D + 2*32 (D+1)) floats + 32 ints; dkdv (2*16 D + 2*32 (D+1)) floats + 3*32 + 16
+// Segment and sequence ids: each [B,Tk] when mask.segmented / mask.sequenced, else 0 and never read.
+// Shared memory: dq (2*16 D + 2*32 (D+1)) floats + 2*32 ints; dkdv (2*16 D + 2*32 (D+1)) floats + 4*32 + 2*16
 // values; the host computes the same (CudaAttention). Instantiated for head dims up to 32, 64, 128, 256.
 #include "common.cuh"
 #include "attention_mask.cuh"
@@ -39,7 +40,7 @@ constexpr int DQ_BK = 32;
 // -> dq: [B,Tq,H,D]; grid: (ceil(Tq/16), H, B), block: 128
 template <int DC>
 inline void attention_backward_dq(const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta,
-    const int* segments, float* dq, int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, Mask mask)
+    const int* segments, const int* sequences, float* dq, int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, Mask mask)
 {
     extern __shared__ float smem[];
     float* q_s = smem;                     // [BQ][d]
@@ -47,6 +48,7 @@ inline void attention_backward_dq(const float* dout, const float* q, const float
     float* k_s = do_s + DQ_BQ * d;         // [BK][d+1]
     float* v_s = k_s + DQ_BK * (d + 1);    // [BK][d+1]
     int* seg_s = (int*)(v_s + DQ_BK * (d + 1)); // [BK]
+    int* seq_s = seg_s + DQ_BK;                 // [BK]
 
     int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * DQ_BQ;
     int kvh = h / (heads / kv_heads);
@@ -61,7 +63,7 @@ inline void attention_backward_dq(const float* dout, const float* q, const float
     }
 
     float row_lse[DQ_ROWS_PER_WARP], row_delta[DQ_ROWS_PER_WARP], acc[DQ_ROWS_PER_WARP][DC];
-    int qi[DQ_ROWS_PER_WARP], si[DQ_ROWS_PER_WARP];
+    int qi[DQ_ROWS_PER_WARP], si[DQ_ROWS_PER_WARP], ni[DQ_ROWS_PER_WARP];
 #pragma unroll
     for (int rr = 0; rr < DQ_ROWS_PER_WARP; rr++)
     {
@@ -71,6 +73,7 @@ inline void attention_backward_dq(const float* dout, const float* q, const float
         row_lse[rr] = i < tq ? lse[at] : 0.f;
         row_delta[rr] = i < tq ? delta[at] : 0.f;
         si[rr] = mask.segmented && i < tq ? segments[(long long)b * tk + qi[rr]] : 0;
+        ni[rr] = mask.sequenced && i < tq ? sequences[(long long)b * tk + qi[rr]] : 0;
 #pragma unroll
         for (int c = 0; c < DC; c++) acc[rr][c] = 0.f;
     }
@@ -93,6 +96,7 @@ inline void attention_backward_dq(const float* dout, const float* q, const float
         {
             int j = k0 + threadIdx.x;
             seg_s[threadIdx.x] = mask.segmented && j < tk ? segments[(long long)b * tk + j] : 0;
+            seq_s[threadIdx.x] = mask.sequenced && j < tk ? sequences[(long long)b * tk + j] : 0;
         }
         __syncthreads();
 
@@ -102,7 +106,7 @@ inline void attention_backward_dq(const float* dout, const float* q, const float
         {
             int r = warp * DQ_ROWS_PER_WARP + rr;
             if (q0 + r >= tq) continue;
-            bool visible = key_visible(qi[rr], j, si[rr], seg_s[lane], mask);
+            bool visible = key_visible(qi[rr], j, si[rr], seg_s[lane], ni[rr], seq_s[lane], mask);
             if (!__any_sync(FULL_MASK, visible)) continue;
             float ds = 0.f;
             if (visible)
@@ -151,7 +155,7 @@ constexpr int DKV_BQ = 32;
 // -> dk, dv: [B,Tk,KV,D]; grid: (ceil(Tk/16), KV, B), block: 128
 template <int DC>
 inline void attention_backward_dkdv(const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta,
-    const int* segments, float* dk, float* dv, int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, Mask mask)
+    const int* segments, const int* sequences, float* dk, float* dv, int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, Mask mask)
 {
     extern __shared__ float smem[];
     float* k_s = smem;                         // [BK][d]
@@ -162,6 +166,8 @@ inline void attention_backward_dkdv(const float* dout, const float* q, const flo
     float* delta_s = lse_s + DKV_BQ;           // [BQ]
     int* qseg_s = (int*)(delta_s + DKV_BQ);    // [BQ]
     int* kseg_s = qseg_s + DKV_BQ;             // [BK]
+    int* qseq_s = kseg_s + DKV_BK;             // [BQ]
+    int* kseq_s = qseq_s + DKV_BQ;             // [BK]
 
     int b = blockIdx.z, kvh = blockIdx.y, k0 = blockIdx.x * DKV_BK;
     int group = heads / kv_heads;
@@ -178,6 +184,7 @@ inline void attention_backward_dkdv(const float* dout, const float* q, const flo
     {
         int j = k0 + threadIdx.x;
         kseg_s[threadIdx.x] = mask.segmented && j < tk ? segments[(long long)b * tk + j] : 0;
+        kseq_s[threadIdx.x] = mask.sequenced && j < tk ? sequences[(long long)b * tk + j] : 0;
     }
 
     float dk_acc[DKV_KEYS_PER_WARP][DC], dv_acc[DKV_KEYS_PER_WARP][DC];
@@ -209,6 +216,7 @@ inline void attention_backward_dkdv(const float* dout, const float* q, const flo
                 lse_s[threadIdx.x] = i < tq ? lse[at] : 0.f;
                 delta_s[threadIdx.x] = i < tq ? delta[at] : 0.f;
                 qseg_s[threadIdx.x] = mask.segmented && i < tq ? segments[(long long)b * tk + query_offset + i] : 0;
+                qseq_s[threadIdx.x] = mask.sequenced && i < tq ? sequences[(long long)b * tk + query_offset + i] : 0;
             }
             __syncthreads();
 
@@ -218,7 +226,7 @@ inline void attention_backward_dkdv(const float* dout, const float* q, const flo
             {
                 int jl = warp * DKV_KEYS_PER_WARP + kk, j = k0 + jl;
                 if (j >= tk) continue; // whole warp
-                bool visible = i < tq && key_visible(query_offset + i, j, qseg_s[lane], kseg_s[jl], mask);
+                bool visible = i < tq && key_visible(query_offset + i, j, qseg_s[lane], kseg_s[jl], qseq_s[lane], kseq_s[jl], mask);
                 if (!__any_sync(FULL_MASK, visible)) continue;
                 float p = 0.f, ds = 0.f;
                 if (visible)
@@ -270,18 +278,19 @@ inline void attention_backward_dkdv(const float* dout, const float* q, const flo
 #define ATTENTION_BACKWARD(D)                                                                                                         \
     extern "C" __global__ void __launch_bounds__(DQ_WARPS * 32) attention_backward_dq_##D(                                          \
         const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, const int* segments, \
-        float* dq, int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, int window, int segmented, int prefix) \
+        const int* sequences, float* dq, int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, int window,   \
+        int segmented, int prefix, int sequenced)                                                                                     \
     {                                                                                                                                 \
-        attention_backward_dq<D / 32>(dout, q, k, v, lse, delta, segments, dq, tq, tk, heads, kv_heads, d, query_offset, scale,     \
-            Mask{window, segmented, prefix});                                                                                         \
+        attention_backward_dq<D / 32>(dout, q, k, v, lse, delta, segments, sequences, dq, tq, tk, heads, kv_heads, d, query_offset,  \
+            scale, Mask{window, segmented, prefix, sequenced});                                                                       \
     }                                                                                                                                 \
     extern "C" __global__ void __launch_bounds__(DKV_WARPS * 32) attention_backward_dkdv_##D(                                       \
         const float* dout, const float* q, const float* k, const float* v, const float* lse, const float* delta, const int* segments, \
-        float* dk, float* dv, int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, int window, int segmented, \
-        int prefix)                                                                                                                   \
+        const int* sequences, float* dk, float* dv, int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale,    \
+        int window, int segmented, int prefix, int sequenced)                                                                         \
     {                                                                                                                                 \
-        attention_backward_dkdv<D / 32>(dout, q, k, v, lse, delta, segments, dk, dv, tq, tk, heads, kv_heads, d, query_offset, scale, \
-            Mask{window, segmented, prefix});                                                                                         \
+        attention_backward_dkdv<D / 32>(dout, q, k, v, lse, delta, segments, sequences, dk, dv, tq, tk, heads, kv_heads, d,          \
+            query_offset, scale, Mask{window, segmented, prefix, sequenced});                                                         \
     }
 
 ATTENTION_BACKWARD(32)

@@ -9,8 +9,9 @@
 // saved for the backward. Only tiles that can hold visible keys are visited (causal end, window start).
 //
 // This is the plain fp32 CUDA-core version; a bf16 tensor-core (mma.sync) kernel is later work.
-// Shared memory per block: (16 D + 32 (D+1) + 32 D) floats + 32 ints; the host computes the same
-// (CudaAttention.ForwardSharedBytes). Instantiated for head dims up to 32, 64, 128 and 256.
+// Shared memory per block: (16 D + 32 (D+1) + 32 D) floats + 2*32 ints (the key tile's segment and
+// sequence ids); the host computes the same (CudaAttention.ForwardSharedBytes). Instantiated for head
+// dims up to 32, 64, 128 and 256.
 #include "common.cuh"
 #include "attention_mask.cuh"
 
@@ -19,10 +20,11 @@ constexpr int FWD_ROWS_PER_WARP = 4;
 constexpr int FWD_BQ = FWD_WARPS * FWD_ROWS_PER_WARP;
 constexpr int FWD_BK = 32;
 
-// q: [B,Tq,H,D], k, v: [B,Tk,KV,D], segments: [B,Tk] (when mask.segmented) -> o: [B,Tq,H,D], lse: [B,H,Tq]
+// q: [B,Tq,H,D], k, v: [B,Tk,KV,D], segments: [B,Tk] (when mask.segmented), sequences: [B,Tk] (when mask.sequenced)
+// -> o: [B,Tq,H,D], lse: [B,H,Tq]
 // grid: (ceil(Tq/16), H, B), block: 128. DC = D rounded up to 32s, in 32s.
 template <int DC>
-inline void attention_forward(const float* q, const float* k, const float* v, const int* segments, float* o, float* lse,
+inline void attention_forward(const float* q, const float* k, const float* v, const int* segments, const int* sequences, float* o, float* lse,
     int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, Mask mask)
 {
     extern __shared__ float smem[];
@@ -30,6 +32,7 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
     float* k_s = q_s + FWD_BQ * d;        // [BK][d+1]: the pad puts lane j's row j in its own bank
     float* v_s = k_s + FWD_BK * (d + 1);  // [BK][d]
     int* seg_s = (int*)(v_s + FWD_BK * d); // [BK]
+    int* seq_s = seg_s + FWD_BK;           // [BK]
 
     int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * FWD_BQ;
     int kvh = h / (heads / kv_heads);
@@ -42,13 +45,14 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
     }
 
     float m[FWD_ROWS_PER_WARP], l[FWD_ROWS_PER_WARP], acc[FWD_ROWS_PER_WARP][DC];
-    int qi[FWD_ROWS_PER_WARP], si[FWD_ROWS_PER_WARP];
+    int qi[FWD_ROWS_PER_WARP], si[FWD_ROWS_PER_WARP], ni[FWD_ROWS_PER_WARP];
 #pragma unroll
     for (int rr = 0; rr < FWD_ROWS_PER_WARP; rr++)
     {
         int i = q0 + warp * FWD_ROWS_PER_WARP + rr;
         qi[rr] = query_offset + i;
         si[rr] = mask.segmented && i < tq ? segments[(long long)b * tk + qi[rr]] : 0;
+        ni[rr] = mask.sequenced && i < tq ? sequences[(long long)b * tk + qi[rr]] : 0;
         m[rr] = NEG_INF;
         l[rr] = 0.f;
 #pragma unroll
@@ -74,6 +78,7 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
         {
             int j = k0 + threadIdx.x;
             seg_s[threadIdx.x] = mask.segmented && j < tk ? segments[(long long)b * tk + j] : 0;
+            seq_s[threadIdx.x] = mask.sequenced && j < tk ? sequences[(long long)b * tk + j] : 0;
         }
         __syncthreads();
 
@@ -84,7 +89,7 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
             int r = warp * FWD_ROWS_PER_WARP + rr;
             if (q0 + r >= tq) continue; // whole warp: r does not depend on the lane
             float s = NEG_INF;
-            if (key_visible(qi[rr], j, si[rr], seg_s[lane], mask))
+            if (key_visible(qi[rr], j, si[rr], seg_s[lane], ni[rr], seq_s[lane], mask))
             {
                 const float* qr = q_s + r * d;
                 const float* kr = k_s + lane * (d + 1);
@@ -128,11 +133,12 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
 
 #define ATTENTION_FORWARD(D)                                                                                              \
     extern "C" __global__ void __launch_bounds__(FWD_WARPS * 32) attention_forward_##D(                                 \
-        const float* q, const float* k, const float* v, const int* segments, float* o, float* lse,                      \
-        int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, int window, int segmented, int prefix) \
+        const float* q, const float* k, const float* v, const int* segments, const int* sequences, float* o, float* lse, \
+        int tq, int tk, int heads, int kv_heads, int d, int query_offset, float scale, int window, int segmented, int prefix, \
+        int sequenced)                                                                                                    \
     {                                                                                                                     \
-        attention_forward<D / 32>(q, k, v, segments, o, lse, tq, tk, heads, kv_heads, d, query_offset, scale,           \
-            Mask{window, segmented, prefix});                                                                             \
+        attention_forward<D / 32>(q, k, v, segments, sequences, o, lse, tq, tk, heads, kv_heads, d, query_offset, scale, \
+            Mask{window, segmented, prefix, sequenced});                                                                  \
     }
 
 ATTENTION_FORWARD(32)
