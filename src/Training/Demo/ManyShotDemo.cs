@@ -15,7 +15,7 @@ public sealed record DemoOptions
 {
     public string OutputDir { get; init; } = "demo-out";
     public string[] Objectives { get; init; } = ["it", "metaicl", "dricl"];
-    public int Steps { get; init; } = 300;
+    public int Steps { get; init; } = 400;
     public int Rows { get; init; } = 8;
     public int Seq { get; init; } = 512;
     public float LearningRate { get; init; } = 2e-3f;
@@ -102,7 +102,8 @@ public static class ManyShotDemo
             $"A {options.Model.Layers}-layer Llama (d={options.Model.HiddenSize}) trained from scratch for {options.Steps} steps of {options.Rows} x {options.Seq} byte tokens " +
             $"on eight synthetic many-shot task families, once per objective with the same initialization, data and seed; \"none\" is the untrained model. " +
             $"Scores are on held-out latents (rules, mappings, keys never seen in training): exact match, ROUGE-L F1 for extractive summaries; " +
-            $"mean ± sample standard deviation over {options.Seeds} demonstration samplings of {options.QueriesPerSeed} queries each.",
+            $"mean ± sample standard deviation over {options.Seeds} demonstration samplings of {options.QueriesPerSeed} queries each. " +
+            $"Each training-loss curve is its own objective's loss (MetaICL: last demonstration only; DrICL: with the zero-shot term), so their levels are not comparable.",
         };
         foreach (var (name, curve) in report.Objectives)
         {
