@@ -138,7 +138,7 @@ public static class Ops
         var nll = d.Zeros(logits.Rows);
         var lse = d.Zeros(logits.Rows);
         d.CrossEntropy(logits.Value, labels, nll, lse);
-        var losses = new TokenLosses(nll.ToArray(), labels);
+        var losses = new TokenLosses(nll.ToArray());
         tape.Record(() =>
         {
             var weights = losses.Weights ?? throw new InvalidOperationException("cross-entropy weights were not set before backward");
@@ -150,18 +150,9 @@ public static class Ops
 }
 
 /// <summary>Per-token NLLs (0 where the label is -100) and the weights the loss gives them.</summary>
-public sealed class TokenLosses(float[] nll, int[] labels)
+public sealed class TokenLosses(float[] nll)
 {
     public float[] Nll { get; } = nll;
-    public int[] Labels { get; } = labels;
     /// <summary>d loss / d nll_t; the loss is sum_t Weights[t] * Nll[t].</summary>
     public float[]? Weights { get; set; }
-
-    public double WeightedSum()
-    {
-        var w = Weights ?? throw new InvalidOperationException("weights not set");
-        double s = 0;
-        for (int t = 0; t < Nll.Length; t++) s += (double)w[t] * Nll[t];
-        return s;
-    }
 }
