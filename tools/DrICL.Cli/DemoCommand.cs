@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using DrICL.Training.Demo;
+using DrICL.Training.Objectives;
 
 namespace DrICL.Cli;
 
@@ -35,7 +36,7 @@ public static class DemoCommand
                 Curriculum = parse.GetValue(curriculum),
             };
             foreach (var o in options.Objectives)
-                if (o is not ("it" or "metaicl" or "dricl")) throw new CliError($"--objectives: unknown objective '{o}' (use it, metaicl, dricl)");
+                if (!ObjectiveCatalog.Names.Contains(o)) throw new CliError($"--objectives: unknown objective '{o}' (use {string.Join(", ", ObjectiveCatalog.Names)})");
             using var dev = DeviceOption.Open(parse.GetValue(device)!);
             var report = ManyShotDemo.Run(options, dev, console);
             console.WriteLine();

@@ -30,11 +30,6 @@ public sealed class ObjectiveOptions
             var other => throw new CliError($"--prefix-visibility {other}: use all, first or none"),
         }));
 
-    public static IObjective Create(string name, DrIclOptions dricl) => name switch
-    {
-        "it" => new InstructionTuning(),
-        "metaicl" => new MetaIcl(),
-        "dricl" => new DrIcl(dricl),
-        _ => throw new CliError($"--objective {name}: use it, metaicl or dricl"),
-    };
+    public static IObjective Create(string name, DrIclOptions dricl) =>
+        ObjectiveCatalog.Names.Contains(name) ? ObjectiveCatalog.Create(name, dricl) : throw new CliError($"--objective {name}: use {string.Join(", ", ObjectiveCatalog.Names)}");
 }

@@ -77,7 +77,7 @@ public static class TrainCommand
     }
 
     public static LoadedTokenizer LoadTokenizer(string path) =>
-        File.Exists(path) ? new LoadedTokenizer(BpeTokenizer.Load(path), path) : throw new CliError($"{path}: tokenizer file not found");
+        new(TokenizeCommand.LoadTokenizer(path), path);
 
     /// <summary>The tokenizer must produce only ids the model has, with the model's BOS and EOS.</summary>
     public static void CheckCompatible(ModelConfig config, LoadedTokenizer tok, string folder)

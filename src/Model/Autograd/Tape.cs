@@ -46,16 +46,9 @@ public sealed class Tape(IDevice device, bool recording = true)
     /// </summary>
     public void AddGrad(Var v, Action<Tensor> write)
     {
-        if (!v.RequiresGrad) return;
-        if (v.Grad is null)
-        {
-            v.Grad = Device.Zeros(v.Shape);
-            write(v.Grad);
-            return;
-        }
-        var scratch = Device.Zeros(v.Shape);
-        write(scratch);
-        Device.Accumulate(v.Grad, scratch);
+        if (GradTarget(v) is not { } target) return;
+        write(target);
+        Settle(v, target);
     }
 
     /// <summary>

@@ -68,7 +68,7 @@ public static class ManyShotDemo
             {
                 log.WriteLine($"training {name}: {model.ParameterCount / 1e6:F2}M parameters, {options.Steps} steps of {options.Rows} x {options.Seq} tokens");
                 var schedule = LearningRateSchedule.Parse("cosine", options.LearningRate, warmup: Math.Max(1, options.Steps / 15), total: options.Steps);
-                var trainer = new Trainer(model, Objective(name), p => suite.TrainingBatch(p, options.Rows, options.Seq, options.Seed, tokenizer, curriculum, options.Steps),
+                var trainer = new Trainer(model, ObjectiveCatalog.Create(name, new DrIclOptions()), p => suite.TrainingBatch(p, options.Rows, options.Seq, options.Seed, tokenizer, curriculum, options.Steps),
                     new TrainerOptions(options.Steps, schedule) { AdamW = new AdamWConfig(options.LearningRate, 0.9f, 0.98f, 5e-8f, 1e-4f), Progress = true });
                 foreach (var r in trainer.Run()) results.AddTrainLoss(name, r.Step, r.Loss);
             }
@@ -85,14 +85,6 @@ public static class ManyShotDemo
         HtmlReport.Write(Path.Combine(options.OutputDir, "report.html"), report, "DrICL demo: many-shot ICL from scratch", Summary(report, options));
         return report;
     }
-
-    static IObjective Objective(string name) => name switch
-    {
-        "it" => new InstructionTuning(),
-        "metaicl" => new MetaIcl(),
-        "dricl" => new DrIcl(new DrIclOptions()),
-        _ => throw new ArgumentException($"unknown objective '{name}': use it, metaicl or dricl"),
-    };
 
     /// <summary>The report's opening text: what ran, then each objective's task-averaged score at its best and largest k, as measured.</summary>
     public static string Summary(KShotReport report, DemoOptions options)
