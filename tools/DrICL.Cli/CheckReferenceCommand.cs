@@ -9,13 +9,14 @@ public static class CheckReferenceCommand
     public static Command Create()
     {
         var dir = new Argument<DirectoryInfo>("dir") { Description = "fixture folder: config.json, model/inputs/expected.safetensors, case.json" };
-        var device = DeviceOption.Create();
-        var command = new Command("check-reference", "Recompute a golden fixture and compare every expected tensor; exit 0 only if all pass") { dir, device };
+        var device = new DeviceOption();
+        var command = new Command("check-reference", "Recompute a golden fixture and compare every expected tensor; exit 0 only if all pass") { dir };
+        device.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
             var folder = parse.GetValue(dir)!;
             if (!folder.Exists) throw new CliError($"{folder.FullName}: no such folder");
-            using var dev = DeviceOption.Open(parse.GetValue(device)!);
+            using var dev = device.Open(parse);
             int failed = 0, total = 0;
             output.WriteLine($"{"tensor",-56} {"max|diff|",12} {"allowed",12}");
             foreach (var r in ReferenceCheck.Run(folder.FullName, dev))

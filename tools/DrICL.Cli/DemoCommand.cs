@@ -18,11 +18,12 @@ public static class DemoCommand
         var seeds = new Option<int>("--seeds") { DefaultValueFactory = _ => defaults.Seeds, Description = "demonstration samplings per k" };
         var queries = new Option<int>("--queries") { DefaultValueFactory = _ => defaults.QueriesPerSeed, Description = "held-out queries per seed (at most 4)" };
         var curriculum = new Option<bool>("--curriculum") { Description = "ramp shots and difficulty over the first half of training" };
-        var device = DeviceOption.Create();
+        var device = new DeviceOption();
         var command = new Command("demo", "Train a small Llama from scratch with IT, MetaICL and DrICL on the built-in many-shot suite, evaluate over k, write an HTML report")
         {
-            output, steps, objectives, shots, seeds, queries, curriculum, device,
+            output, steps, objectives, shots, seeds, queries, curriculum,
         };
+        device.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var options = defaults with
@@ -37,7 +38,7 @@ public static class DemoCommand
             };
             foreach (var o in options.Objectives)
                 if (!ObjectiveCatalog.Names.Contains(o)) throw new CliError($"--objectives: unknown objective '{o}' (use {string.Join(", ", ObjectiveCatalog.Names)})");
-            using var dev = DeviceOption.Open(parse.GetValue(device)!);
+            using var dev = device.Open(parse);
             var report = ManyShotDemo.Run(options, dev, console);
             console.WriteLine();
             console.WriteLine("task-averaged score by k (mean ± spread over seeds; tasks that cannot hold k drop out):");

@@ -5,28 +5,51 @@ using DrICL.Kernels.Cuda;
 
 namespace DrICL.Cli;
 
-/// <summary>The `--device cpu|cuda` option shared by every command that runs the model.</summary>
-public static class DeviceOption
+/// <summary>The `--device cpu|cuda[:N]` and `--precision bf16|fp32` options shared by every command that runs the model.</summary>
+public sealed class DeviceOption
 {
-    public static Option<string> Create() => new("--device")
+    readonly Option<string> device = new("--device")
     {
         Description = "where to run: cpu (default), cuda (GPU 0) or cuda:N",
         DefaultValueFactory = _ => "cpu",
     };
 
-    public static IDevice Open(string name) => name switch
+    readonly Option<string?> precision = new("--precision")
     {
-        "cpu" => CpuDevice.Instance,
-        "cuda" => OpenCuda(0),
-        _ when name.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(name.AsSpan(5), out int ordinal) => OpenCuda(ordinal),
-        _ => throw new CliError($"unknown device '{name}': use cpu, cuda or cuda:N"),
+        Description = "GPU arithmetic: bf16 (the default on cuda: tensor cores, fp32 master weights) or fp32; the CPU is fp32",
     };
 
-    static CudaDevice OpenCuda(int ordinal)
+    public void AddTo(Command command)
+    {
+        command.Options.Add(device);
+        command.Options.Add(precision);
+    }
+
+    public IDevice Open(ParseResult parse) => Open(parse.GetValue(device)!, parse.GetValue(precision));
+
+    public static IDevice Open(string name, string? precision = null)
+    {
+        if (name == "cpu")
+        {
+            if (precision is not null && precision != "fp32") throw new CliError($"--precision {precision}: the cpu device computes in fp32 only");
+            return CpuDevice.Instance;
+        }
+        var p = precision switch
+        {
+            null or "bf16" => ComputePrecision.Bf16,
+            "fp32" => ComputePrecision.Fp32,
+            _ => throw new CliError($"unknown --precision '{precision}': use bf16 or fp32"),
+        };
+        if (name == "cuda") return OpenCuda(0, p);
+        if (name.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(name.AsSpan(5), out int ordinal)) return OpenCuda(ordinal, p);
+        throw new CliError($"unknown device '{name}': use cpu, cuda or cuda:N");
+    }
+
+    static CudaDevice OpenCuda(int ordinal, ComputePrecision precision)
     {
         try
         {
-            return CudaDevice.Open(ordinal);
+            return CudaDevice.Open(ordinal, precision);
         }
         catch (Exception e) when (e is DllNotFoundException or CudaException or NotSupportedException or ArgumentOutOfRangeException)
         {

@@ -30,8 +30,9 @@ public static class EvalCommand
         var maxAnswer = new Option<int>("--max-answer-tokens") { DefaultValueFactory = _ => 32 };
         var name = new Option<string>("--name") { DefaultValueFactory = _ => "model", Description = "the curve's name in the results" };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "train/test split seed" };
-        var device = DeviceOption.Create();
-        var command = new Command("eval", "k-shot evaluation curve on task pools") { model, tokenizer, tasks, output, shots, seeds, queries, seq, maxAnswer, name, seed, device };
+        var device = new DeviceOption();
+        var command = new Command("eval", "k-shot evaluation curve on task pools") { model, tokenizer, tasks, output, shots, seeds, queries, seq, maxAnswer, name, seed };
+        device.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var folder = parse.GetValue(model)!.FullName;
@@ -39,7 +40,7 @@ public static class EvalCommand
             var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
             TrainCommand.CheckCompatible(config, tok, folder);
             var splits = TrainCommand.ReadTaskSplits(parse.GetValue(tasks)!.FullName, JsonlReadMode.Fatal, parse.GetValue(seed), console);
-            using var dev = DeviceOption.Open(parse.GetValue(device)!);
+            using var dev = device.Open(parse);
             var net = ModelLoader.LoadFolder(folder, dev);
             int queriesPerSeed = parse.GetValue(queries), context = parse.GetValue(seq);
             var evalTasks = splits.Select(s => Task(s, tok.Tokenizer, queriesPerSeed, context)).ToList();

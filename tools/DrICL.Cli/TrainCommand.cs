@@ -35,12 +35,13 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "continue from --out/checkpoint.safetensors" };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL };
         var skipBad = new Option<bool>("--skip-bad-lines") { Description = "report malformed JSONL lines and go on, instead of stopping at the first" };
-        var device = DeviceOption.Create();
+        var device = new DeviceOption();
         var command = new Command("train", "Fine-tune a Hugging Face Llama/Mistral model with it | metaicl | dricl")
         {
-            model, tokenizer, icl, tasks, output, steps, batch, seq, accum, lr, schedule, warmup, maxShots, every, resume, seed, skipBad, device,
+            model, tokenizer, icl, tasks, output, steps, batch, seq, accum, lr, schedule, warmup, maxShots, every, resume, seed, skipBad,
         };
         objective.AddTo(command);
+        device.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var folder = parse.GetValue(model)!.FullName;
@@ -49,7 +50,7 @@ public static class TrainCommand
             CheckCompatible(config, tok, folder);
             var mode = parse.GetValue(skipBad) ? JsonlReadMode.Skip : JsonlReadMode.Fatal;
             var data = LoadData(parse.GetValue(icl), parse.GetValue(tasks), tok.Tokenizer, parse.GetValue(seq), parse.GetValue(maxShots), parse.GetValue(seed), mode, console);
-            using var dev = DeviceOption.Open(parse.GetValue(device)!);
+            using var dev = device.Open(parse);
             var net = ModelLoader.LoadFolder(folder, dev);
             var goal = objective.Build(parse);
             string outDir = parse.GetValue(output)!.FullName;

@@ -35,10 +35,12 @@ public sealed unsafe class CudaDevice : IDevice
     /// <summary>The virtual architecture the kernels were compiled for, e.g. compute_90.</summary>
     public string Architecture => modules.Architecture;
     public int DriverVersion { get; }
+    public ComputePrecision Precision { get; }
 
-    CudaDevice(int ordinal, string? cacheDirectory)
+    CudaDevice(int ordinal, ComputePrecision precision, string? cacheDirectory)
     {
         this.ordinal = ordinal;
+        Precision = precision;
         CudaDriver.Check(CudaDriver.cuDeviceGetCount(out int count), "cuDeviceGetCount");
         if (ordinal < 0 || ordinal >= count) throw new ArgumentOutOfRangeException(nameof(ordinal), $"no CUDA device {ordinal}: this machine has {count}");
         CudaDriver.Check(CudaDriver.cuDeviceGet(out int device, ordinal), "cuDeviceGet");
@@ -80,7 +82,7 @@ public sealed unsafe class CudaDevice : IDevice
     /// cuBLAS, and CudaException when the driver finds no usable device (CUDA_ERROR_NO_DEVICE...).
     /// PTX is cached under cacheDirectory (default: NvrtcCompiler.DefaultCacheDirectory).
     /// </summary>
-    public static CudaDevice Open(int ordinal = 0, string? cacheDirectory = null)
+    public static CudaDevice Open(int ordinal, ComputePrecision precision, string? cacheDirectory = null)
     {
         try
         {
@@ -90,10 +92,10 @@ public sealed unsafe class CudaDevice : IDevice
         {
             throw new DllNotFoundException("CUDA driver (libcuda.so.1) not found: this machine has no NVIDIA driver", e);
         }
-        return new CudaDevice(ordinal, cacheDirectory ?? NvrtcCompiler.DefaultCacheDirectory(Environment.GetEnvironmentVariable));
+        return new CudaDevice(ordinal, precision, cacheDirectory ?? NvrtcCompiler.DefaultCacheDirectory(Environment.GetEnvironmentVariable));
     }
 
-    public override string ToString() => $"{Name} ({GpuName}, compute capability {ComputeCapability.Major}.{ComputeCapability.Minor}, kernels for {Architecture})";
+    public override string ToString() => $"{Name} ({GpuName}, compute capability {ComputeCapability.Major}.{ComputeCapability.Minor}, kernels for {Architecture}, {Precision} compute)";
 
     // ---- storage
 
@@ -177,7 +179,7 @@ public sealed unsafe class CudaDevice : IDevice
         int kb = transB ? b.Columns : b.Rows, n = transB ? b.Rows : b.Columns;
         if (k != kb || c.Rows != m || c.Columns != n)
             throw new ArgumentException($"matmul shapes do not fit: {a}{(transA ? "ᵀ" : "")} @ {b}{(transB ? "ᵀ" : "")} -> {c}");
-        cublas.Sgemm(Ptr(a), Ptr(b), Ptr(c), m, n, k, transA, transB, accumulate);
+        cublas.Gemm(Ptr(a), Ptr(b), Ptr(c), m, n, k, transA, transB, accumulate, Precision);
     }
 
     // ---- model ops

@@ -225,4 +225,12 @@ public class CudaHostSideTests
         Assert.That(e!.Message, Does.StartWith("cannot open the CUDA device: CUDA driver (libcuda.so.1) not found").And.Not.Contain('\n'));
         Assert.Throws<CliError>(() => DeviceOption.Open("gpu"));
     }
+
+    [Test]
+    public void PrecisionIsCheckedBeforeAnyDeviceOpens()
+    {
+        Assert.That(Assert.Throws<CliError>(() => DeviceOption.Open("cpu", "bf16"))!.Message, Does.Contain("fp32 only"));
+        Assert.That(Assert.Throws<CliError>(() => DeviceOption.Open("cuda", "fp8"))!.Message, Does.Contain("unknown --precision 'fp8'"));
+        Assert.That(DeviceOption.Open("cpu", "fp32"), Is.SameAs(CpuDevice.Instance));
+    }
 }

@@ -24,7 +24,7 @@ public class CudaParityTests
     {
         try
         {
-            gpu = CudaDevice.Open();
+            gpu = CudaDevice.Open(0, ComputePrecision.Fp32);
             TestContext.Progress.WriteLine($"CUDA parity tests on {gpu}");
         }
         catch (Exception e) when (e is DllNotFoundException or CudaException)
