@@ -50,7 +50,8 @@ public interface IDevice : IDisposable
 
     // logits: [N,V], labels: [N] (-100 = no loss) -> nll: [N] (0 where no loss), lse: [N]
     void CrossEntropy(Tensor logits, int[] labels, Tensor nll, Tensor lse);
-    // dlogits[t] = weights[t] * (softmax(logits[t]) - onehot(labels[t])); zero rows where no loss
+    // dlogits[t] = weights[t] * (softmax(logits[t]) - onehot(labels[t])); zero rows where no loss.
+    // dlogits may be logits itself (in place: the chunked lm_head loss overwrites its logits scratch).
     void CrossEntropyBackward(Tensor logits, int[] labels, Tensor lse, Tensor weights, Tensor dlogits);
 
     double SumOfSquares(Tensor t);

@@ -57,12 +57,24 @@ public sealed class Transformer
         Parameters = parameters;
     }
 
+    /// <summary>The lm_head [V,C] (the embedding when tied): Hidden(...) @ LmHeadᵀ are the logits.</summary>
+    public Var LmHead => lmHead;
+
     /// <summary>
-    /// Logits [B*T, V] for tokens ids [B*T] at positions [B*T]. With segmentIds the demonstration-isolating
-    /// mask applies (the zero-shot forward); with sequenceIds, episodes packed into one row do not see each other. With a cache (batch 1, no gradients) the new tokens' keys and
-    /// values are appended and attention reads every cached position; lastOnly keeps only the final row's logits.
+    /// Logits [B*T, V] = Hidden(...) @ LmHeadᵀ, for generation, evaluation and the reference check. Training
+    /// never builds them: it takes Hidden and the chunked Ops.LinearCrossEntropy, which never holds [N,V].
     /// </summary>
     public Var Forward(Tape tape, int[] ids, int[] positions, int batch, int seq,
+        int[]? segmentIds = null, PrefixVisibility prefix = PrefixVisibility.All, int[]? sequenceIds = null, KvCache? cache = null, bool lastOnly = false) =>
+        Ops.Linear(tape, Hidden(tape, ids, positions, batch, seq, segmentIds, prefix, sequenceIds, cache, lastOnly), lmHead);   // logits: [N,V]
+
+    /// <summary>
+    /// The final normed hidden states [B*T, C] for tokens ids [B*T] at positions [B*T]. With segmentIds the
+    /// demonstration-isolating mask applies (the zero-shot forward); with sequenceIds, episodes packed into one row
+    /// do not see each other. With a cache (batch 1, no gradients) the new tokens' keys and values are appended and
+    /// attention reads every cached position; lastOnly keeps only the final row.
+    /// </summary>
+    public Var Hidden(Tape tape, int[] ids, int[] positions, int batch, int seq,
         int[]? segmentIds = null, PrefixVisibility prefix = PrefixVisibility.All, int[]? sequenceIds = null, KvCache? cache = null, bool lastOnly = false)
     {
         if (ids.Length != batch * seq || positions.Length != ids.Length)
@@ -93,8 +105,7 @@ public sealed class Transformer
         }
         cache?.Advance(seq);
         if (lastOnly) x = new Var(x.Value.SliceRows(x.Rows - 1, 1));
-        x = Ops.RmsNorm(tape, x, norm, cfg.RmsNormEps);
-        return Ops.Linear(tape, x, lmHead);                                     // logits: [N,V]
+        return Ops.RmsNorm(tape, x, norm, cfg.RmsNormEps);                     // hidden: [N,C]
     }
 
     public void ZeroGrad()

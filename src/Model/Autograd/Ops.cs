@@ -127,25 +127,97 @@ public static class Ops
         return output;
     }
 
+    /// <summary>The most floats one chunk's logits scratch holds when the caller does not choose chunkRows: 2^24 (64 MiB).</summary>
+    public const int LinearCrossEntropyScratchFloats = 1 << 24;
+
+    /// <summary>The default chunk of LinearCrossEntropy: as many rows as fit 2^24 logits, at least 1, at most rows.</summary>
+    public static int DefaultChunkRows(int rows, int vocab) => Math.Max(1, Math.Min(rows, LinearCrossEntropyScratchFloats / Math.Max(1, vocab)));
+
     /// <summary>
-    /// Token cross-entropy of logits [N,V] against labels [N]. The per-token NLLs are read back at once,
-    /// because objectives such as DrICL choose the token weights from them; set Weights before Backward.
+    /// The lm_head GEMM fused with weighted token cross-entropy, chunked over tokens: x [N,C] (final hidden
+    /// states), w [V,C] (the lm_head in Hugging Face layout; it may be the tied embedding, so its gradient
+    /// accumulates), labels [N] (-100 = no loss). Same contract as a cross-entropy on x @ wᵀ: the per-token
+    /// NLLs are read back at once, because objectives such as DrICL choose the token weights from them; set
+    /// Weights before Backward. The loss is sum_t Weights[t] * Nll[t].
+    /// <para>
+    /// The [N,V] logits never exist. Forward: for each chunk of chunkRows rows, logits = x_chunk @ wᵀ go into
+    /// one reusable [chunkRows,V] scratch, the cross-entropy kernel turns them into the rows' NLL and
+    /// logsumexp, and only those two numbers per row are kept. Backward recomputes each chunk's logits into
+    /// the same scratch (one extra GEMM per chunk, as in Liger's fused linear cross-entropy and Apple's
+    /// cut-cross-entropy: recomputing costs a third more lm_head FLOPs, storing the logits costs N·V floats),
+    /// overwrites them in place with dlogits = Weights[t] * (softmax - onehot) (the weights are folded into
+    /// dlogits here, before either GEMM, so dW needs no separate reduction), then dx_chunk = dlogits @ w and
+    /// dw += dlogitsᵀ @ x_chunk. Chunks whose labels are all -100 skip the forward GEMM, chunks whose weights
+    /// are all zero (or ignored) skip the backward: their dx rows stay zero and they add nothing to dw.
+    /// </para>
+    /// <para>
+    /// Memory: chunkRows·V floats of scratch plus O(N) per-token state, instead of the N·V logits and N·V
+    /// dlogits of Linear followed by a cross-entropy. chunkRows defaults to DefaultChunkRows (at most 2^24
+    /// floats of scratch); a caller may pass its own (any value ≥ 1; values above N mean one chunk).
+    /// </para>
     /// </summary>
-    public static TokenLosses CrossEntropy(Tape tape, Var logits, int[] labels)
+    public static TokenLosses LinearCrossEntropy(Tape tape, Var x, Var w, int[] labels, int? chunkRows = null)
     {
         var d = tape.Device;
-        if (labels.Length != logits.Rows) throw new ArgumentException($"{labels.Length} labels for {logits.Rows} logit rows");
-        var nll = d.Zeros(logits.Rows);
-        var lse = d.Zeros(logits.Rows);
-        d.CrossEntropy(logits.Value, labels, nll, lse);
+        int n = x.Rows, vocab = w.Rows;
+        if (labels.Length != n) throw new ArgumentException($"{labels.Length} labels for {n} hidden rows");
+        if (x.Columns != w.Columns) throw new ArgumentException($"hidden states {x} do not fit the lm_head {w}");
+        int chunk = chunkRows ?? DefaultChunkRows(n, vocab);
+        if (chunk < 1) throw new ArgumentOutOfRangeException(nameof(chunkRows), $"chunkRows must be at least 1, not {chunk}");
+        chunk = Math.Min(chunk, Math.Max(1, n));
+
+        var chunks = new List<(int Start, int Count, int[] Labels)>();
+        for (int start = 0; start < n; start += chunk)
+        {
+            int count = Math.Min(chunk, n - start);
+            chunks.Add((start, count, labels[start..(start + count)]));
+        }
+        var scratch = d.Zeros(chunk, vocab);                                   // logits, then dlogits, of one chunk
+        var nll = d.Zeros(n, 1);                                               // 0 where the label is -100
+        var lse = d.Zeros(n, 1);
+        foreach (var (start, count, chunkLabels) in chunks)
+        {
+            if (AllIgnored(chunkLabels)) continue;
+            var logits = scratch.SliceRows(0, count);
+            d.MatMul(x.Value.SliceRows(start, count), w.Value, logits, transA: false, transB: true, accumulate: false);
+            d.CrossEntropy(logits, chunkLabels, nll.SliceRows(start, count), lse.SliceRows(start, count));
+        }
         var losses = new TokenLosses(nll.ToArray());
         tape.Record(() =>
         {
             var weights = losses.Weights ?? throw new InvalidOperationException("cross-entropy weights were not set before backward");
-            var w = d.Upload(weights, weights.Length);
-            tape.AddGrad(logits, g => d.CrossEntropyBackward(logits.Value, labels, lse, w, g));
-        }, logits);
+            if (weights.Length != n) throw new ArgumentException($"{weights.Length} cross-entropy weights for {n} tokens");
+            var weightsOnDevice = d.Upload(weights, n, 1);
+            var dx = tape.GradTarget(x);                                       // zeros: skipped chunks keep zero rows
+            var dw = w.RequiresGrad ? tape.GradOf(w) : null;                   // accumulated: w may be the tied embedding
+            foreach (var (start, count, chunkLabels) in chunks)
+            {
+                if (!Contributes(chunkLabels, weights.AsSpan(start, count))) continue;
+                var xChunk = x.Value.SliceRows(start, count);
+                var dlogits = scratch.SliceRows(0, count);
+                d.MatMul(xChunk, w.Value, dlogits, transA: false, transB: true, accumulate: false);   // recompute the logits
+                d.CrossEntropyBackward(dlogits, chunkLabels, lse.SliceRows(start, count), weightsOnDevice.SliceRows(start, count), dlogits);
+                if (dx is not null) d.MatMul(dlogits, w.Value, dx.SliceRows(start, count), transA: false, transB: false, accumulate: false); // dx = dlogits @ w
+                if (dw is not null) d.MatMul(dlogits, xChunk, dw, transA: true, transB: false, accumulate: true);                       // dw += dlogitsᵀ @ x
+            }
+            tape.Settle(x, dx);
+        }, x, w);
         return losses;
+    }
+
+    const int IgnoreIndex = Kernels.Cpu.CrossEntropy.IgnoreIndex;
+
+    static bool AllIgnored(int[] labels)
+    {
+        foreach (int label in labels) if (label != IgnoreIndex) return false;
+        return true;
+    }
+
+    // A row adds to the gradients only when it has a label and a nonzero weight.
+    static bool Contributes(int[] labels, ReadOnlySpan<float> weights)
+    {
+        for (int t = 0; t < labels.Length; t++) if (labels[t] != IgnoreIndex && weights[t] != 0f) return true;
+        return false;
     }
 }
 

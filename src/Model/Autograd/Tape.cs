@@ -5,7 +5,7 @@ namespace DrICL.Model.Autograd;
 /// <summary>
 /// A minimal reverse-mode autograd: each op computes its output and records a closure that, given the
 /// output's gradient, adds into its inputs' gradients. Backward runs the closures newest first.
-/// Fused ops (attention, RMSNorm, cross-entropy) are single nodes, so the tape stays short and the
+/// Fused ops (attention, RMSNorm, the lm_head cross-entropy) are single nodes, so the tape stays short and the
 /// kernels keep their own saved state. A tape made with recording off is for inference: no closures,
 /// no gradients, and activations can be collected as soon as they are used.
 /// </summary>

@@ -6,6 +6,7 @@ namespace DrICL.Training.Objectives;
 /// <summary>
 /// One forward pass whose loss is a weighted sum of token NLLs, the weights chosen from the NLLs
 /// themselves (they are constants for differentiation). Every objective here is one or two of these.
+/// The loss goes through Ops.LinearCrossEntropy, so training holds one chunk of logits, never all of them.
 /// </summary>
 public static class TokenWeighted
 {
@@ -13,8 +14,8 @@ public static class TokenWeighted
         int[]? segmentIds = null, Kernels.PrefixVisibility prefix = Kernels.PrefixVisibility.All)
     {
         var tape = new Tape(model.Device, recording: backward);
-        var logits = model.Forward(tape, batch.InputIds, batch.PositionIds, batch.Batch, batch.Seq, segmentIds, prefix, batch.SequenceIds);
-        var losses = Ops.CrossEntropy(tape, logits, batch.Labels);
+        var hidden = model.Hidden(tape, batch.InputIds, batch.PositionIds, batch.Batch, batch.Seq, segmentIds, prefix, batch.SequenceIds);
+        var losses = Ops.LinearCrossEntropy(tape, hidden, model.LmHead, batch.Labels);   // chunked: the [N,V] logits never exist
         if (backward)
         {
             losses.Weights = weightsFromNll(losses.Nll);

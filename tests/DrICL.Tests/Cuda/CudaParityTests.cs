@@ -361,8 +361,35 @@ public class CudaParityTests
         Cpu.CrossEntropyBackward(logits, labels, lse, weights, dlogits);
         Gpu.CrossEntropyBackward(glogits, labels, glse, gweights, gdlogits);
         AssertClose(dlogits, gdlogits, 1e-6f, "dlogits");
+        Gpu.CrossEntropyBackward(glogits, labels, glse, gweights, glogits);   // in place, as the chunked lm_head loss runs it
+        AssertClose(dlogits, glogits, 1e-6f, "dlogits in place");
 
         Assert.Throws<ArgumentOutOfRangeException>(() => Gpu.CrossEntropy(glogits, [.. labels[..^1], vocab], gnll, glse));
+    }
+
+    [TestCase(3)]
+    [TestCase(null)]
+    public void LinearCrossEntropyOnSlices(int? chunkRows)
+    {
+        // The chunked lm_head loss works on row slices of x, the scratch, nll, lse and the weights.
+        const int n = 11, c = 40, vocab = 1001;
+        var labels = Enumerable.Range(0, n).Select(i => i is 1 or 2 or 3 ? DrICL.Kernels.Cpu.CrossEntropy.IgnoreIndex : (i * 7919) % vocab).ToArray();
+        var weights = Random(n, 4).Select((w, i) => i is 6 or 7 or 8 ? 0f : w + 1.5f).ToArray();
+        (float[] Nll, float[] Dx, float[] Dw) Run(IDevice device)
+        {
+            var x = new DrICL.Model.Autograd.Var(device.Upload(Random(n * c, 5), n, c), requiresGrad: true);
+            var w = new DrICL.Model.Autograd.Var(device.Upload(Random(vocab * c, 6), vocab, c), requiresGrad: true);
+            var tape = new DrICL.Model.Autograd.Tape(device);
+            var losses = DrICL.Model.Autograd.Ops.LinearCrossEntropy(tape, x, w, labels, chunkRows);
+            losses.Weights = weights;
+            tape.Backward();
+            return (losses.Nll, x.Grad!.ToArray(), w.Grad!.ToArray());
+        }
+        var (nll, dx, dw) = Run(Cpu);
+        var (gnll, gdx, gdw) = Run(Gpu);
+        AssertClose(Cpu.Upload(nll, n), Cpu.Upload(gnll, n), 1e-5f, "nll");
+        AssertClose(Cpu.Upload(dx, n, c), Cpu.Upload(gdx, n, c), 1e-5f, "dx");
+        AssertClose(Cpu.Upload(dw, vocab, c), Cpu.Upload(gdw, vocab, c), 1e-5f, "dw");
     }
 
     [TestCase(1)]
