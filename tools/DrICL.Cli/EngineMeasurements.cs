@@ -46,10 +46,12 @@ public static class EngineMeasurements
             losses.Weights = weights;
             tape.Backward();
         }
-        for (int i = 0; i < warmup; i++) Step();
+        double ms = Time(d, warmup, reps, Step);
+        // The peak of one call on its own, so that garbage of earlier repeats not yet collected does not count.
         long inputs = Settle(d);
         d.ResetPeak();
-        double ms = Time(d, 0, reps, Step);
+        Step();
+        d.Synchronize();
         return (ms, d.PeakBytes - inputs);
     }
 
