@@ -9,6 +9,7 @@ public static class BenchCommand
     {
         var bench = new Command("bench", "Measure throughput");
         bench.Subcommands.Add(CpuBench.Create());
+        bench.Subcommands.Add(CudaBench.Create());
         bench.Subcommands.Add(TokenizerBench.CreateCommand());
         return bench;
     }

@@ -17,16 +17,19 @@ public static class CheckReferenceCommand
             var folder = parse.GetValue(dir)!;
             if (!folder.Exists) throw new CliError($"{folder.FullName}: no such folder");
             using var dev = device.Open(parse);
-            int failed = 0, total = 0;
+            var profile = ToleranceProfile.For(dev, ReferenceCheck.LoadCase(folder.FullName));
+            output.WriteLine(profile);
+            int failed = 0, total = 0, notCompared = 0;
             output.WriteLine($"{"tensor",-56} {"max|diff|",12} {"allowed",12}");
-            foreach (var r in ReferenceCheck.Run(folder.FullName, dev))
+            foreach (var r in ReferenceCheck.Run(folder.FullName, dev, profile))
             {
                 total++;
                 if (!r.Passed) failed++;
-                string verdict = r.Passed ? "ok" : "FAIL" + (r.Problem is null ? "" : $" ({r.Problem})");
+                if (r.NotCompared is not null) notCompared++;
+                string verdict = r.NotCompared is not null ? $"not compared ({r.NotCompared})" : r.Passed ? "ok" : "FAIL" + (r.Problem is null ? "" : $" ({r.Problem})");
                 output.WriteLine($"{r.Name,-56} {r.MaxAbsDiff,12:E3} {r.Allowed,12:E3}  {verdict}");
             }
-            output.WriteLine($"{total - failed}/{total} tensors match ({dev.Name})");
+            output.WriteLine($"{total - failed}/{total} tensors match{(notCompared > 0 ? $" ({notCompared} not compared)" : "")} ({dev.Name}, {profile.Name} tolerances)");
             return failed == 0 ? 0 : 1;
         }));
         return command;

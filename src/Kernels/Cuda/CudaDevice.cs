@@ -6,7 +6,8 @@ namespace DrICL.Kernels.Cuda;
 /// The engine on an NVIDIA GPU: tensors in device memory, ops as the CUDA C kernels in Kernels/ (compiled
 /// by NVRTC at first use) and matrix multiplies on cuBLAS. Everything is queued on one stream, in order;
 /// only Download and SumOfSquares wait for it. Integer inputs (ids, labels, positions, segment and sequence
-/// ids) are copied per call into one reusable device buffer, which stream order makes safe to reuse.
+/// ids) are copied per call into one reusable device buffer, which stream order makes safe to reuse; for
+/// the same reason tensor memory comes from a caching allocator that recycles blocks without waiting.
 /// Semantics are those of CpuDevice's reference kernels, up to float rounding and summation order.
 /// Not thread-safe: one thread drives a device at a time. Written without a GPU at hand: compile-checked
 /// with NVRTC, but CudaParityTests have yet to run on real hardware (see README.md).
@@ -331,6 +332,27 @@ public sealed unsafe class CudaDevice : IDevice
         }
     }
 
+    // ---- memory
+
+    /// <summary>Device bytes held by tensors and scratch (in allocator size classes), including tensors the GC has yet to finalize.</summary>
+    public long BytesInUse
+    {
+        get
+        {
+            Enter();
+            return allocator.BytesInUse;
+        }
+    }
+
+    /// <summary>The most BytesInUse reached since the device opened or the last ResetPeak.</summary>
+    public long PeakBytes => allocator.PeakBytes;
+
+    public void ResetPeak()
+    {
+        Enter();
+        allocator.ResetPeak();
+    }
+
     public void Synchronize() => CudaDriver.Check(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
 
     public void Dispose()
@@ -339,7 +361,7 @@ public sealed unsafe class CudaDevice : IDevice
         Enter();
         disposed = true;
         Synchronize();
-        allocator.FreeReleased();
+        allocator.ReleaseCache();
         modules.Dispose();
         cublas.Dispose();
         CudaDriver.cuStreamDestroy(stream);

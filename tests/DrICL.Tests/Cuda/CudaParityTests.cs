@@ -436,6 +436,47 @@ public class CudaParityTests
         Assert.That(results, Is.Not.Empty);
     }
 
+    [TestCase("tiny-llama-f32")]
+    [TestCase("tiny-mistral-gqa-bf16")]
+    public void GoldenFixturesPassInBf16UnderTheBf16Profile(string fixture)
+    {
+        using var bf16 = CudaDevice.Open(0, ComputePrecision.Bf16);
+        var dir = Fixtures.File("models", fixture);
+        Assert.That(ToleranceProfile.For(bf16, ReferenceCheck.LoadCase(dir)).Name, Is.EqualTo("bf16"));
+        var results = ReferenceCheck.Run(dir, bf16).ToList();
+        foreach (var r in results) TestContext.Progress.WriteLine($"{r.Name,-56} {r.MaxAbsDiff,12:E3} {r.Allowed,12:E3}");
+        var failures = results.Where(r => !r.Passed).Select(r => $"{r.Name}: {r.MaxAbsDiff:E3} > {r.Allowed:E3} {r.Problem}").ToList();
+        Assert.That(failures, Is.Empty);
+        Assert.That(results.Where(r => r.NotCompared is not null).Select(r => r.Name), Is.EqualTo(new[] { "generate.greedy" }));
+    }
+
+    [Test]
+    public void TheCachingAllocatorReusesBlocksAndCountsThem()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long before = Gpu.BytesInUse;
+        Gpu.ResetPeak();
+        var values = Random(3 << 18, 40); // 3 MiB: a 4 MiB block
+        Assert.That(BytesHeldByOneUpload(values) - before, Is.EqualTo(4L << 20));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.That(Gpu.BytesInUse, Is.EqualTo(before), "the dead tensor's block went back to the cache");
+        Assert.That(Gpu.PeakBytes - before, Is.EqualTo(4L << 20));
+        // The recycled block holds the new tensor's data, written in stream order after any old reader.
+        Assert.That(Gpu.Upload(values, values.Length).ToArray(), Is.EqualTo(values));
+    }
+
+    // A method of its own, so that the tensor is unreachable once it returns.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    long BytesHeldByOneUpload(float[] values)
+    {
+        var t = Gpu.Upload(values, values.Length);
+        long held = Gpu.BytesInUse;
+        GC.KeepAlive(t);
+        return held;
+    }
+
     [Test]
     public void AttentionTiming()
     {
