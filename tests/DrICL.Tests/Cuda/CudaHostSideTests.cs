@@ -185,6 +185,13 @@ public class CudaHostSideTests
         Assert.That(Constexpr("attention_bf16.cuh", "ATT16_PAD"), Is.EqualTo(CudaAttentionBf16.Pad));
     }
 
+    [Test]
+    public void InlinePtxLivesOnlyInMmaCuh()
+    {
+        foreach (var f in KernelSources.Files.Concat(KernelSources.Headers.Select(h => new KernelSource(h.Name, h.Text))))
+            Assert.That(Regex.IsMatch(f.Text, @"\basm\b"), Is.EqualTo(f.FileName == "mma.cuh"), f.FileName);
+    }
+
     [TestCase(8, 32)]
     [TestCase(33, 64)]
     [TestCase(80, 128)]
