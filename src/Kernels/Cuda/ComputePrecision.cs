@@ -10,7 +10,8 @@ public enum ComputePrecision
     Fp32,
     /// <summary>
     /// Matrix multiplies read their fp32 inputs as bf16 and accumulate in fp32 on the tensor cores (cuBLAS
-    /// CUBLAS_COMPUTE_32F_FAST_16BF, the bf16 mma attention kernels); everything else stays fp32.
+    /// CUBLAS_COMPUTE_32F_FAST_16BF; attention on the bf16 mma kernels for head dims up to 128 on compute
+    /// capability 8.0+, else the fp32 ones); everything else stays fp32.
     /// </summary>
     Bf16,
 }

@@ -250,7 +250,10 @@ public sealed unsafe class CudaDevice : IDevice
         Enter();
         CheckAttention(shape, mask, q, k, v, o, lse);
         var (segments, sequences) = UploadInts(mask.SegmentIds, mask.SequenceIds);
-        CudaAttention.Forward(modules, stream, Ptr(q), Ptr(k), Ptr(v), segments, sequences, Ptr(o), Ptr(lse), shape, mask);
+        if (UsesBf16Attention(shape.HeadDim, backward: false))
+            CudaAttentionBf16.Forward(modules, stream, Ptr(q), Ptr(k), Ptr(v), segments, sequences, Ptr(o), Ptr(lse), shape, mask);
+        else
+            CudaAttention.Forward(modules, stream, Ptr(q), Ptr(k), Ptr(v), segments, sequences, Ptr(o), Ptr(lse), shape, mask);
     }
 
     public void AttentionBackward(Tensor dO, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor dq, Tensor dk, Tensor dv, AttentionShape shape, AttentionMask mask)
@@ -260,8 +263,22 @@ public sealed unsafe class CudaDevice : IDevice
         SameLength(dO, q); SameLength(dq, q); SameLength(dk, k); SameLength(dv, v);
         var (segments, sequences) = UploadInts(mask.SegmentIds, mask.SequenceIds);
         nint delta = FloatScratch(lse.Length); // delta_i = dO_i . O_i, one per lse entry
-        CudaAttention.Backward(modules, stream, Ptr(dO), Ptr(q), Ptr(k), Ptr(v), Ptr(o), Ptr(lse), segments, sequences, delta, Ptr(dq), Ptr(dk), Ptr(dv), shape, mask);
+        if (UsesBf16Attention(shape.HeadDim, backward: true))
+            CudaAttentionBf16.Backward(modules, stream, Ptr(dO), Ptr(q), Ptr(k), Ptr(v), Ptr(o), Ptr(lse), segments, sequences, delta, Ptr(dq), Ptr(dk), Ptr(dv), shape, mask);
+        else
+            CudaAttention.Backward(modules, stream, Ptr(dO), Ptr(q), Ptr(k), Ptr(v), Ptr(o), Ptr(lse), segments, sequences, delta, Ptr(dq), Ptr(dk), Ptr(dv), shape, mask);
     }
+
+    /// <summary>
+    /// Whether attention runs on the bf16 tensor-core kernels: in Bf16 precision, for head dims up to 128,
+    /// when the kernels are compiled for compute_80 or newer and the block's shared memory fits this GPU
+    /// (the backward at head dim 128 needs ~133 KiB: A100 and H100, not the 99 KiB of sm_86/sm_89).
+    /// Otherwise the fp32 kernels, whose lse means the same, so a forward and backward may differ in kind.
+    /// </summary>
+    internal bool UsesBf16Attention(int headDim, bool backward) =>
+        Precision == ComputePrecision.Bf16 && headDim <= CudaAttentionBf16.MaxHeadDim && CudaAttentionBf16.Supports(Architecture)
+        && (backward ? CudaAttentionBf16.BackwardSharedBytes(CudaAttentionBf16.Bucket(headDim)) : CudaAttentionBf16.ForwardSharedBytes(CudaAttentionBf16.Bucket(headDim)))
+            <= modules.MaxSharedBytes;
 
     public void CrossEntropy(Tensor logits, int[] labels, Tensor nll, Tensor lse)
     {

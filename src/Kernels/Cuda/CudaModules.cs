@@ -13,6 +13,9 @@ internal sealed unsafe class CudaModules(NvrtcCompiler compiler, string architec
 
     public string Architecture => architecture;
 
+    /// <summary>The most dynamic shared memory a block may opt into on this GPU.</summary>
+    public int MaxSharedBytes => maxSharedBytes;
+
     public CudaKernel this[string file, string name]
     {
         get

@@ -170,6 +170,53 @@ public class CudaHostSideTests
     }
 
     [Test]
+    public void HostTileSizesMatchTheBf16Kernels()
+    {
+        Assert.That(Constexpr("attention_forward_bf16.cu", "FWD16_WARPS") * 32, Is.EqualTo(CudaAttentionBf16.Threads));
+        Assert.That(Constexpr("attention_forward_bf16.cu", "FWD16_WARPS") * 16, Is.EqualTo(CudaAttentionBf16.QueryRows)); // 16 rows per warp: the mma's M
+        Assert.That(Constexpr("attention_forward_bf16.cu", "FWD16_BQ"), Is.EqualTo(CudaAttentionBf16.QueryRows));
+        Assert.That(Constexpr("attention_forward_bf16.cu", "FWD16_BK"), Is.EqualTo(CudaAttentionBf16.KeyTile));
+        Assert.That(Constexpr("attention_backward_bf16.cu", "BWD16_WARPS") * 32, Is.EqualTo(CudaAttentionBf16.Threads));
+        Assert.That(Constexpr("attention_backward_bf16.cu", "BWD16_WARPS") * 16, Is.EqualTo(CudaAttentionBf16.KeyTile));
+        Assert.That(Constexpr("attention_backward_bf16.cu", "BWD16_BQ"), Is.EqualTo(CudaAttentionBf16.QueryRows));
+        Assert.That(Constexpr("attention_backward_bf16.cu", "BWD16_BK"), Is.EqualTo(CudaAttentionBf16.KeyTile));
+        // Every staged tile is 64 rows, so the query and key tiles must be too.
+        Assert.That(Constexpr("attention_bf16.cuh", "ATT16_TILE"), Is.EqualTo(CudaAttentionBf16.Tile).And.EqualTo(CudaAttentionBf16.QueryRows).And.EqualTo(CudaAttentionBf16.KeyTile));
+        Assert.That(Constexpr("attention_bf16.cuh", "ATT16_PAD"), Is.EqualTo(CudaAttentionBf16.Pad));
+    }
+
+    [Test]
+    public void InlinePtxLivesOnlyInMmaCuh()
+    {
+        foreach (var f in KernelSources.Files.Concat(KernelSources.Headers.Select(h => new KernelSource(h.Name, h.Text))))
+            Assert.That(Regex.IsMatch(f.Text, @"\basm\b"), Is.EqualTo(f.FileName == "mma.cuh"), f.FileName);
+    }
+
+    [TestCase(8, 32)]
+    [TestCase(33, 64)]
+    [TestCase(80, 128)]
+    [TestCase(128, 128)]
+    public void Bf16HeadDimsPadToAnInstantiatedKernel(int d, int padded) => Assert.That(CudaAttentionBf16.Bucket(d), Is.EqualTo(padded));
+
+    [TestCase("compute_75", false)]
+    [TestCase("compute_80", true)]
+    [TestCase("compute_86", true)]
+    [TestCase("compute_90", true)]
+    public void Bf16AttentionNeedsComputeCapability80(string architecture, bool supported) =>
+        Assert.That(CudaAttentionBf16.Supports(architecture), Is.EqualTo(supported));
+
+    [Test]
+    public void Bf16AttentionSharedMemoryFitsTheGpusItTargets()
+    {
+        // The forward runs in the default 48 KiB; the backward's largest fits an A100's opt-in 163 KiB (H100: 227 KiB).
+        // sm_86/sm_89 allow 99 KiB: there the head-dim-128 backward falls back to fp32 (CudaDevice.UsesBf16Attention).
+        Assert.That(CudaAttentionBf16.ForwardSharedBytes(128), Is.LessThanOrEqualTo(48 * 1024));
+        Assert.That(CudaAttentionBf16.BackwardSharedBytes(32), Is.LessThanOrEqualTo(48 * 1024));
+        Assert.That(CudaAttentionBf16.BackwardSharedBytes(64), Is.LessThanOrEqualTo(99 * 1024));
+        Assert.That(CudaAttentionBf16.BackwardSharedBytes(128), Is.LessThanOrEqualTo(163 * 1024));
+    }
+
+    [Test]
     public void MaskConstantsMatchPrefixVisibility()
     {
         string header = SourceText("attention_mask.cuh");
@@ -203,6 +250,7 @@ public class CudaHostSideTests
         {
             "adamw.cu", "attention_backward.cu", "attention_forward.cu", "cross_entropy.cu", "elementwise.cu",
             "embedding.cu", "rmsnorm.cu", "rope.cu", "sum_of_squares.cu", "swiglu.cu",
+            "attention_forward_bf16.cu", "attention_backward_bf16.cu",
         }));
         var headers = KernelSources.Headers.Select(h => h.Name).ToHashSet();
         foreach (var f in KernelSources.Files.Concat(KernelSources.Headers.Select(h => new KernelSource(h.Name, h.Text))))

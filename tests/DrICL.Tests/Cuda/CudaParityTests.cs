@@ -220,7 +220,7 @@ public class CudaParityTests
 
     public enum MaskKind { Causal, Window, Segments, SegmentsWindow, Packed, PackedSegments }
 
-    static AttentionMask MakeMask(MaskKind kind, PrefixVisibility prefix, int batch, int keys, int window)
+    internal static AttentionMask MakeMask(MaskKind kind, PrefixVisibility prefix, int batch, int keys, int window)
     {
         if (kind is MaskKind.Causal or MaskKind.Window) return new AttentionMask(kind == MaskKind.Window ? window : 0);
         if (kind is MaskKind.Packed) return new AttentionMask(SequenceIds: Sequences(batch, keys));

@@ -10,7 +10,8 @@
 //  3. attention_backward_dkdv_D: a block owns 16 keys of one key/value head, its 4 warps 4 keys each, and
 //     streams tiles of 32 query rows (one per lane) from every query head of the group that can see them;
 //     dK and dV stay in registers. Scores are computed twice (in 2 and 3), the price of no atomics.
-// All three overwrite their outputs. Plain fp32 on CUDA cores; tensor cores are later work.
+// All three overwrite their outputs. Plain fp32 on CUDA cores; attention_backward_bf16.cu is the bf16
+// tensor-core version (which reuses attention_backward_delta).
 // Segment and sequence ids: each [B,Tk] when mask.segmented / mask.sequenced, else 0 and never read.
 // Shared memory: dq (2*16 D + 2*32 (D+1)) floats + 2*32 ints; dkdv (2*16 D + 2*32 (D+1)) floats + 4*32 + 2*16
 // values; the host computes the same (CudaAttention). Instantiated for head dims up to 32, 64, 128, 256.

@@ -8,7 +8,7 @@
 // c, c+32, .... Scores never leave registers; the [Tq,Tk] matrix is never formed. lse = m + log(l) is
 // saved for the backward. Only tiles that can hold visible keys are visited (causal end, window start).
 //
-// This is the plain fp32 CUDA-core version; a bf16 tensor-core (mma.sync) kernel is later work.
+// This is the plain fp32 CUDA-core version; attention_forward_bf16.cu is the bf16 tensor-core one.
 // Shared memory per block: (16 D + 32 (D+1) + 32 D) floats + 2*32 ints (the key tile's segment and
 // sequence ids); the host computes the same (CudaAttention.ForwardSharedBytes). Instantiated for head
 // dims up to 32, 64, 128 and 256.
