@@ -79,11 +79,9 @@ inline void attention_backward_dq(const float* dout, const float* q, const float
         for (int c = 0; c < DC; c++) acc[rr][c] = 0.f;
     }
 
-    int last_row = min(q0 + DQ_BQ, tq) - 1;
-    int key_end = query_offset + last_row + 1;
-    int key_begin = mask.window > 0 ? max(0, query_offset + q0 - mask.window + 1) : 0;
+    KeyRange keys = visible_keys(q0, min(q0 + DQ_BQ, tq) - 1, query_offset, mask);
 
-    for (int k0 = key_begin; k0 < key_end; k0 += DQ_BK)
+    for (int k0 = keys.begin; k0 < keys.end; k0 += DQ_BK)
     {
         __syncthreads();
         for (int idx = threadIdx.x; idx < DQ_BK * d; idx += blockDim.x)
@@ -93,12 +91,7 @@ inline void attention_backward_dq(const float* dout, const float* q, const float
             k_s[jj * (d + 1) + c] = j < tk ? k[at] : 0.f;
             v_s[jj * (d + 1) + c] = j < tk ? v[at] : 0.f;
         }
-        if (threadIdx.x < DQ_BK)
-        {
-            int j = k0 + threadIdx.x;
-            seg_s[threadIdx.x] = mask.segmented && j < tk ? segments[(long long)b * tk + j] : 0;
-            seq_s[threadIdx.x] = mask.sequenced && j < tk ? sequences[(long long)b * tk + j] : 0;
-        }
+        stage_mask_ids(seg_s, seq_s, segments, sequences, (long long)b * tk, k0, tk, DQ_BK, mask);
         __syncthreads();
 
         int j = k0 + lane;
@@ -181,12 +174,7 @@ inline void attention_backward_dkdv(const float* dout, const float* q, const flo
         k_s[idx] = j < tk ? k[at] : 0.f;
         v_s[idx] = j < tk ? v[at] : 0.f;
     }
-    if (threadIdx.x < DKV_BK)
-    {
-        int j = k0 + threadIdx.x;
-        kseg_s[threadIdx.x] = mask.segmented && j < tk ? segments[(long long)b * tk + j] : 0;
-        kseq_s[threadIdx.x] = mask.sequenced && j < tk ? sequences[(long long)b * tk + j] : 0;
-    }
+    stage_mask_ids(kseg_s, kseq_s, segments, sequences, (long long)b * tk, k0, tk, DKV_BK, mask);
 
     float dk_acc[DKV_KEYS_PER_WARP][DC], dv_acc[DKV_KEYS_PER_WARP][DC];
 #pragma unroll
@@ -216,9 +204,8 @@ inline void attention_backward_dkdv(const float* dout, const float* q, const flo
                 long long at = ((long long)b * heads + h) * tq + i;
                 lse_s[threadIdx.x] = i < tq ? lse[at] : 0.f;
                 delta_s[threadIdx.x] = i < tq ? delta[at] : 0.f;
-                qseg_s[threadIdx.x] = mask.segmented && i < tq ? segments[(long long)b * tk + query_offset + i] : 0;
-                qseq_s[threadIdx.x] = mask.sequenced && i < tq ? sequences[(long long)b * tk + query_offset + i] : 0;
             }
+            stage_mask_ids(qseg_s, qseq_s, segments, sequences, (long long)b * tk + query_offset, i0, tq, DKV_BQ, mask);
             __syncthreads();
 
             int i = i0 + lane;

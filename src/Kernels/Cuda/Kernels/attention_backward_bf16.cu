@@ -62,12 +62,7 @@ inline void attention_backward_bf16(const float* dout, const float* q, const flo
     stage_rows<DP>(k_s, k_tile, (long long)kv_heads * d, tk - k0, d);
     stage_rows<DP>(v_s, v_tile, (long long)kv_heads * d, tk - k0, d);
     stage_cols<DP>(kt_s, k_tile, (long long)kv_heads * d, tk - k0, d);
-    if (threadIdx.x < BWD16_BK)
-    {
-        int j = k0 + threadIdx.x;
-        kseg_s[threadIdx.x] = mask.segmented && j < tk ? segments[(long long)b * tk + j] : 0;
-        kseq_s[threadIdx.x] = mask.sequenced && j < tk ? sequences[(long long)b * tk + j] : 0;
-    }
+    stage_mask_ids(kseg_s, kseq_s, segments, sequences, (long long)b * tk, k0, tk, BWD16_BK, mask);
 
     float dk_acc[NT][4], dv_acc[NT][4];
 #pragma unroll
@@ -95,9 +90,8 @@ inline void attention_backward_bf16(const float* dout, const float* q, const flo
                 long long r = ((long long)b * heads + h) * tq + i;
                 lse_s[threadIdx.x] = i < tq ? lse[r] : 0.f;
                 delta_s[threadIdx.x] = i < tq ? delta[r] : 0.f;
-                qseg_s[threadIdx.x] = mask.segmented && i < tq ? segments[(long long)b * tk + query_offset + i] : 0;
-                qseq_s[threadIdx.x] = mask.sequenced && i < tq ? sequences[(long long)b * tk + query_offset + i] : 0;
             }
+            stage_mask_ids(qseg_s, qseq_s, segments, sequences, (long long)b * tk + query_offset, i0, tq, BWD16_BQ, mask);
             __syncthreads();
 
             // st: S^T, then P^T; dst: dP^T, then dS^T. [16 keys][64 rows] each.

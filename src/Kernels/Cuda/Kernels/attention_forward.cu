@@ -59,12 +59,9 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
         for (int c = 0; c < DC; c++) acc[rr][c] = 0.f;
     }
 
-    // Keys any row of this block can see: causal end after the last row, window start before the first.
-    int last_row = min(q0 + FWD_BQ, tq) - 1;
-    int key_end = query_offset + last_row + 1;
-    int key_begin = mask.window > 0 ? max(0, query_offset + q0 - mask.window + 1) : 0;
+    KeyRange keys = visible_keys(q0, min(q0 + FWD_BQ, tq) - 1, query_offset, mask);
 
-    for (int k0 = key_begin; k0 < key_end; k0 += FWD_BK)
+    for (int k0 = keys.begin; k0 < keys.end; k0 += FWD_BK)
     {
         __syncthreads(); // the previous tile is consumed (first time: q_s is written)
         for (int idx = threadIdx.x; idx < FWD_BK * d; idx += blockDim.x)
@@ -74,12 +71,7 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
             k_s[jj * (d + 1) + c] = j < tk ? k[at] : 0.f;
             v_s[jj * d + c] = j < tk ? v[at] : 0.f;
         }
-        if (threadIdx.x < FWD_BK)
-        {
-            int j = k0 + threadIdx.x;
-            seg_s[threadIdx.x] = mask.segmented && j < tk ? segments[(long long)b * tk + j] : 0;
-            seq_s[threadIdx.x] = mask.sequenced && j < tk ? sequences[(long long)b * tk + j] : 0;
-        }
+        stage_mask_ids(seg_s, seq_s, segments, sequences, (long long)b * tk, k0, tk, FWD_BK, mask);
         __syncthreads();
 
         int j = k0 + lane;

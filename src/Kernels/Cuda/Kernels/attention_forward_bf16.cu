@@ -70,24 +70,16 @@ inline void attention_forward_bf16(const float* q, const float* k, const float* 
 #pragma unroll
         for (int e = 0; e < 4; e++) acc[nt][e] = 0.f;
 
-    // Keys any row of this block can see: causal end after the last row, window start before the first.
-    int last_row = min(q0 + FWD16_BQ, tq) - 1;
-    int key_end = query_offset + last_row + 1;
-    int key_begin = mask.window > 0 ? max(0, query_offset + q0 - mask.window + 1) : 0;
+    KeyRange keys = visible_keys(q0, min(q0 + FWD16_BQ, tq) - 1, query_offset, mask);
     int warp_key_end = row0 < tq ? query_offset + min(row0 + 15, tq - 1) + 1 : 0; // 0: the warp has no rows
 
-    for (int k0 = key_begin; k0 < key_end; k0 += FWD16_BK)
+    for (int k0 = keys.begin; k0 < keys.end; k0 += FWD16_BK)
     {
         __syncthreads(); // the previous tile is consumed (first time: the Q fragments are read)
         long long at = (((long long)b * tk + k0) * kv_heads + kvh) * d;
         stage_rows<DP>(k_s, k + at, (long long)kv_heads * d, tk - k0, d);
         stage_cols<DP>(vt_s, v + at, (long long)kv_heads * d, tk - k0, d);
-        if (threadIdx.x < FWD16_BK)
-        {
-            int j = k0 + threadIdx.x;
-            seg_s[threadIdx.x] = mask.segmented && j < tk ? segments[(long long)b * tk + j] : 0;
-            seq_s[threadIdx.x] = mask.sequenced && j < tk ? sequences[(long long)b * tk + j] : 0;
-        }
+        stage_mask_ids(seg_s, seq_s, segments, sequences, (long long)b * tk, k0, tk, FWD16_BK, mask);
         __syncthreads();
         if (k0 >= warp_key_end) continue; // whole warp: every key of the tile is after its rows
 

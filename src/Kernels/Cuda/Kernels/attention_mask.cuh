@@ -30,3 +30,22 @@ inline bool key_visible(int i, int j, int si, int sj, int ni, int nj, Mask mask)
     if (sj != 0) return false;
     return mask.prefix == PREFIX_ALL || (mask.prefix == PREFIX_FIRST && si == 1);
 }
+
+// [begin, end): the keys that any query row q0..q_last (indices before QueryOffset) may see, from the causal
+// end after the last row and the window start before the first. Kernels visit only these key tiles.
+struct KeyRange { int begin, end; };
+inline KeyRange visible_keys(int q0, int q_last, int query_offset, Mask mask)
+{
+    return { mask.window > 0 ? max(0, query_offset + q0 - mask.window + 1) : 0, query_offset + q_last + 1 };
+}
+
+// Segment and sequence ids of positions first..first+count-1 (of a row whose ids start at ids_row) into
+// shared memory, one per thread; 0 from `end` on, or when the mask does not use them.
+inline void stage_mask_ids(int* seg_s, int* seq_s, const int* segments, const int* sequences, long long ids_row, int first, int end,
+    int count, Mask mask)
+{
+    if (threadIdx.x >= count) return;
+    int p = first + threadIdx.x;
+    seg_s[threadIdx.x] = mask.segmented && p < end ? segments[ids_row + p] : 0;
+    seq_s[threadIdx.x] = mask.sequenced && p < end ? sequences[ids_row + p] : 0;
+}
