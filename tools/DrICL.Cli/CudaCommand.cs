@@ -53,7 +53,7 @@ public static partial class CudaCommand
         }
 
         var compiler = new NvrtcCompiler(nvrtc, cacheDirectory: null);
-        int total = 0, compiled = 0;
+        int total = 0, compiled = 0, kernels = 0;
         foreach (var source in KernelSources.Files)
             foreach (var a in architectures)
             {
@@ -64,15 +64,16 @@ public static partial class CudaCommand
                     string ptx = compiler.Compile(source, a);
                     compiled++;
                     int entries = EntryPoint().Count(ptx);
-                    output.WriteLine($"{source.FileName,-24} {a,-11} ok    {entries,2} {(entries == 1 ? "kernel, " : "kernels,")} {ptx.Length / 1024.0,7:F1} KiB PTX, {clock.ElapsedMilliseconds,5} ms");
+                    if (a == architectures[0]) kernels += entries;
+                    output.WriteLine($"{source.FileName,-28} {a,-11} ok    {entries,2} {(entries == 1 ? "kernel, " : "kernels,")} {ptx.Length / 1024.0,7:F1} KiB PTX, {clock.ElapsedMilliseconds,5} ms");
                 }
                 catch (CudaException e)
                 {
-                    output.WriteLine($"{source.FileName,-24} {a,-11} FAIL  {e.ErrorName}");
+                    output.WriteLine($"{source.FileName,-28} {a,-11} FAIL  {e.ErrorName}");
                     if (e.Detail is not null) output.WriteLine(e.Detail);
                 }
             }
-        output.WriteLine($"{compiled}/{total} kernels compiled");
+        output.WriteLine($"{compiled}/{total} compiled ({KernelSources.Files.Count} files × {architectures.Count} architecture{(architectures.Count == 1 ? "" : "s")}; {kernels} kernels)");
         return compiled == total ? 0 : 1;
     }
 
