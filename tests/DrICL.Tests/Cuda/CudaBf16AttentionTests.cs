@@ -12,12 +12,8 @@ namespace DrICL.Tests.Cuda;
 /// KV-cache offsets, lengths around the 64-row tiles, and head dims of each instantiation plus one above 128
 /// that must take the fp32 kernels. Needs an NVIDIA GPU of compute capability 8.0+; skipped without a driver.
 /// </summary>
-[Category("Cuda")]
-[NonParallelizable]
-public class CudaBf16AttentionTests
+public class CudaBf16AttentionTests() : GpuFixture(ComputePrecision.Bf16)
 {
-    CudaDevice? gpu;
-    string? unavailable;
     static readonly CpuDevice Cpu = CpuDevice.Instance;
 
     // bf16 keeps 8 significant bits (relative rounding 2^-9): q, k, v, P and dO, dS are rounded before
@@ -33,31 +29,11 @@ public class CudaBf16AttentionTests
     // O(1) inputs, as in every bf16 flash attention backward.
     const float BackwardSlack = 5e-3f;
 
-    [OneTimeSetUp]
-    public void Open()
-    {
-        try
-        {
-            gpu = CudaDevice.Open(0, ComputePrecision.Bf16);
-            TestContext.Progress.WriteLine($"CUDA bf16 attention tests on {gpu}");
-        }
-        catch (Exception e) when (e is DllNotFoundException or CudaException)
-        {
-            unavailable = e.Message;
-        }
-    }
-
-    [OneTimeTearDown]
-    public void Close() => gpu?.Dispose();
-
     [SetUp]
-    public void RequireGpu()
+    public void RequireMma()
     {
-        if (gpu is null) Assert.Ignore($"no CUDA driver: {unavailable}");
-        if (gpu.ComputeCapability.Major < 8) Assert.Ignore($"{gpu.GpuName} predates bf16 mma (compute capability 8.0)");
+        if (Gpu.ComputeCapability.Major < 8) Assert.Ignore($"{Gpu.GpuName} predates bf16 mma (compute capability 8.0)");
     }
-
-    CudaDevice Gpu => gpu!;
 
     static float[] Random(int count, int seed, float scale = 1f)
     {

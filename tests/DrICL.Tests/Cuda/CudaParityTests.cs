@@ -11,38 +11,9 @@ namespace DrICL.Tests.Cuda;
 /// multiples of a warp or a tile), every attention mask, grouped-query heads and KV-cache offsets, and both
 /// golden fixtures end to end. Needs an NVIDIA GPU with its driver, NVRTC and cuBLAS; skipped without them.
 /// </summary>
-[Category("Cuda")]
-[NonParallelizable]
-public class CudaParityTests
+public class CudaParityTests() : GpuFixture(ComputePrecision.Fp32)
 {
-    CudaDevice? gpu;
-    string? unavailable;
     static readonly CpuDevice Cpu = CpuDevice.Instance;
-
-    [OneTimeSetUp]
-    public void Open()
-    {
-        try
-        {
-            gpu = CudaDevice.Open(0, ComputePrecision.Fp32);
-            TestContext.Progress.WriteLine($"CUDA parity tests on {gpu}");
-        }
-        catch (Exception e) when (e is DllNotFoundException or CudaException)
-        {
-            unavailable = e.Message;
-        }
-    }
-
-    [OneTimeTearDown]
-    public void Close() => gpu?.Dispose();
-
-    [SetUp]
-    public void RequireGpu()
-    {
-        if (gpu is null) Assert.Ignore($"no CUDA driver: {unavailable}");
-    }
-
-    CudaDevice Gpu => gpu!;
 
     // ---- helpers
 
