@@ -15,8 +15,7 @@ public static class CudaBench
 {
     public static Command Create()
     {
-        var device = new Option<string>("--device") { Description = "the GPU: cuda (GPU 0) or cuda:N", DefaultValueFactory = _ => "cuda" };
-        var precision = new Option<string>("--precision") { Description = "bf16 (default: tensor cores, fp32 master weights) or fp32", DefaultValueFactory = _ => "bf16" };
+        var device = new DeviceOption(defaultDevice: "cuda");
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
         var pytorch = new Option<string>("--pytorch")
         {
@@ -29,16 +28,16 @@ public static class CudaBench
         var peak = new Option<double?>("--peak-tflops") { Description = "the GPU's dense bf16 peak for MFU (default: from its name)" };
         var command = new Command("cuda", "Attention TFLOP/s, cross-entropy time and memory, 1B Llama train-step tokens/s and MFU, each against PyTorch on the same GPU")
         {
-            device, precision, json, pytorch, quick, batch, seq, peak,
+            json, pytorch, quick, batch, seq, peak,
         };
+        device.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
-            string name = parse.GetValue(device)!;
-            if (!name.StartsWith("cuda", StringComparison.Ordinal)) throw new CliError($"--device {name}: bench cuda runs on cuda or cuda:N");
             int rows = parse.GetValue(batch), length = parse.GetValue(seq);
             if (rows < 1 || length < 2) throw new CliError($"--batch {rows} --seq {length}: need at least 1 row of 2 tokens");
-            using var gpu = (CudaDevice)DeviceOption.Open(name, parse.GetValue(precision));
-            var plan = CudaBenchPlan.Create(parse.GetValue(precision)!, parse.GetValue(quick), rows, length);
+            using var opened = device.Open(parse);
+            var gpu = opened as CudaDevice ?? throw new CliError($"--device {opened.Name}: bench cuda runs on cuda or cuda:N");
+            var plan = CudaBenchPlan.Create(gpu.Precision == ComputePrecision.Bf16 ? "bf16" : "fp32", parse.GetValue(quick), rows, length);
             return Run(gpu, plan, parse.GetValue(pytorch)!, parse.GetValue(peak), parse.GetValue(json), output);
         }));
         return command;

@@ -6,12 +6,12 @@ using DrICL.Kernels.Cuda;
 namespace DrICL.Cli;
 
 /// <summary>The `--device cpu|cuda[:N]` and `--precision bf16|fp32` options shared by every command that runs the model.</summary>
-public sealed class DeviceOption
+public sealed class DeviceOption(string defaultDevice = "cpu")
 {
     readonly Option<string> device = new("--device")
     {
-        Description = "where to run: cpu (default), cuda (GPU 0) or cuda:N",
-        DefaultValueFactory = _ => "cpu",
+        Description = $"where to run: cpu, cuda (GPU 0) or cuda:N (default: {defaultDevice})",
+        DefaultValueFactory = _ => defaultDevice,
     };
 
     readonly Option<string?> precision = new("--precision")

@@ -69,6 +69,8 @@ inline bool __any_sync(unsigned, bool p)
     return any;
 }
 inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+inline unsigned __float_as_uint(float x) { unsigned u; memcpy(&u, &x, 4); return u; }
+inline float __uint_as_float(unsigned u) { float x; memcpy(&x, &u, 4); return x; }
 inline float __int_as_float(unsigned i) { float f; memcpy(&f, &i, 4); return f; }
 inline float atomicAdd(float* a, float v) { float old = *a; *a = old + v; return old; }
 inline double atomicAdd(double* a, double v) { double old = *a; *a = old + v; return old; }

@@ -1,18 +1,7 @@
-// mma.cuh, emulator version: build.sh puts it in place of src/Kernels/Cuda/Kernels/mma.cuh. The same bf16
-// helpers as the real header; the mma is a warp-wide exchange of every lane's fragment registers through
+// mma.cuh, emulator version: build.sh puts it in place of src/Kernels/Cuda/Kernels/mma.cuh (the kernels'
+// own bf16.cuh stays). The mma is a warp-wide exchange of every lane's fragment registers through
 // barriers, then each lane computes its 4 outputs from the PTX fragment layout.
 #pragma once
-inline unsigned __float_as_uint(float x) { unsigned u; memcpy(&u, &x, 4); return u; }
-inline float __uint_as_float(unsigned u) { float x; memcpy(&x, &u, 4); return x; }
-
-inline unsigned short bf16_bits(float x)
-{
-    unsigned u = __float_as_uint(x);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u);
-    return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-inline unsigned pack_bf16(float lo, float hi) { return (unsigned)bf16_bits(lo) | ((unsigned)bf16_bits(hi) << 16); }
-
 struct EmuMmaLane { unsigned a[4], b[2]; };
 static EmuMmaLane emu_mma_lanes[32][32]; // [warp][lane]
 inline float emu_bf16_half(unsigned reg, int k) { return __uint_as_float(((k & 1) ? reg >> 16 : reg & 0xffffu) << 16); }

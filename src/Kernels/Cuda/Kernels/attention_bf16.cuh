@@ -7,6 +7,7 @@
 // column: either way a fragment register is one 32-bit load. The 8 bf16 of padding shift consecutive rows
 // by 4 banks, so the 8 row groups of a fragment load hit 32 different banks.
 #pragma once
+#include "bf16.cuh"
 #include "mma.cuh"
 
 constexpr int ATT16_TILE = 64;                        // rows of a staged tile
