@@ -23,9 +23,9 @@ public static class CudaBench
             DefaultValueFactory = _ => "python3",
         };
         var quick = new Option<bool>("--quick") { Description = "fewer shapes and repeats" };
-        var batch = new Option<int>("--batch") { Description = "train-step rows", DefaultValueFactory = _ => 4 };
-        var seq = new Option<int>("--seq") { Description = "train-step tokens per row", DefaultValueFactory = _ => 2048 };
-        var peak = new Option<double?>("--peak-tflops") { Description = "the GPU's dense bf16 peak for MFU (default: from its name)" };
+        var batch = BoundedOption.Create("--batch", 4, 1, 4096, "train-step rows");
+        var seq = BoundedOption.Create("--seq", 2048, 2, 1 << 20, "train-step tokens per row");
+        var peak = BoundedOption.Optional("--peak-tflops", 1.0, 1e6, "the GPU's dense bf16 peak for MFU (default: from its name)");
         var command = new Command("cuda", "Attention TFLOP/s, cross-entropy time and memory, 1B Llama train-step tokens/s and MFU, each against PyTorch on the same GPU")
         {
             json, pytorch, quick, batch, seq, peak,
@@ -34,7 +34,6 @@ public static class CudaBench
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
             int rows = parse.GetValue(batch), length = parse.GetValue(seq);
-            if (rows < 1 || length < 2) throw new CliError($"--batch {rows} --seq {length}: need at least 1 row of 2 tokens");
             using var opened = device.Open(parse);
             var gpu = opened as CudaDevice ?? throw new CliError($"--device {opened.Name}: bench cuda runs on cuda or cuda:N");
             var plan = CudaBenchPlan.Create(gpu.Precision == ComputePrecision.Bf16 ? "bf16" : "fp32", parse.GetValue(quick), rows, length);

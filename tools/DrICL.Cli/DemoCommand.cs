@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DrICL.Training.Demo;
 using DrICL.Training.Objectives;
+using DrICL.Training.Synthetic;
 
 namespace DrICL.Cli;
 
@@ -12,11 +13,11 @@ public static class DemoCommand
     {
         var defaults = new DemoOptions();
         var output = new Option<DirectoryInfo>("--out") { DefaultValueFactory = _ => new DirectoryInfo(defaults.OutputDir), Description = "where report.html and results.json go" };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => defaults.Steps, Description = "optimizer steps per objective" };
+        var steps = BoundedOption.Create("--steps", defaults.Steps, 1, 1_000_000_000, "optimizer steps per objective");
         var objectives = new Option<string>("--objectives") { DefaultValueFactory = _ => string.Join(",", defaults.Objectives), Description = "comma-separated: it, metaicl, dricl" };
-        var shots = new Option<string>("--k") { DefaultValueFactory = _ => string.Join(",", defaults.Shots), Description = "demonstration counts to evaluate (each task up to what fits)" };
-        var seeds = new Option<int>("--seeds") { DefaultValueFactory = _ => defaults.Seeds, Description = "demonstration samplings per k" };
-        var queries = new Option<int>("--queries") { DefaultValueFactory = _ => defaults.QueriesPerSeed, Description = "held-out queries per seed (at most 4)" };
+        var shots = IntListOption.Create("--k", defaults.Shots, 0, 100_000, "demonstration counts to evaluate (each task up to what fits)");
+        var seeds = BoundedOption.Create("--seeds", defaults.Seeds, 1, 10_000, "demonstration samplings per k");
+        var queries = BoundedOption.Create("--queries", defaults.QueriesPerSeed, 1, SyntheticSuite.QueriesPerLatent, "held-out queries per seed");
         var curriculum = new Option<bool>("--curriculum") { Description = "ramp shots and difficulty over the first half of training" };
         var device = new DeviceOption();
         var command = new Command("demo", "Train a small Llama from scratch with IT, MetaICL and DrICL on the built-in many-shot suite, evaluate over k, write an HTML report")
@@ -31,7 +32,7 @@ public static class DemoCommand
                 OutputDir = parse.GetValue(output)!.FullName,
                 Steps = parse.GetValue(steps),
                 Objectives = parse.GetValue(objectives)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                Shots = IntListOption.Parse(parse.GetValue(shots)!, "--k"),
+                Shots = parse.GetValue(shots)!,
                 Seeds = parse.GetValue(seeds),
                 QueriesPerSeed = parse.GetValue(queries),
                 Curriculum = parse.GetValue(curriculum),

@@ -23,11 +23,11 @@ public static class EvalCommand
         var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json (default: the model folder's)" };
         var tasks = new Option<FileInfo>("--tasks") { Description = "task pool JSONL", Required = true };
         var output = new Option<DirectoryInfo>("--out") { Description = "where results.json and report.html go", Required = true };
-        var shots = new Option<string>("--k") { DefaultValueFactory = _ => string.Join(",", DefaultShots), Description = "shots to evaluate; those that do not fit --seq are dropped" };
-        var seeds = new Option<int>("--seeds") { DefaultValueFactory = _ => 3, Description = "demonstration samplings per k" };
-        var queries = new Option<int>("--queries") { DefaultValueFactory = _ => 8, Description = "held-out queries per seed" };
-        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 4096, Description = "context length" };
-        var maxAnswer = new Option<int>("--max-answer-tokens") { DefaultValueFactory = _ => 32 };
+        var shots = IntListOption.Create("--k", DefaultShots, 0, 100_000, "shots to evaluate; those that do not fit --seq are dropped");
+        var seeds = BoundedOption.Create("--seeds", 3, 1, 10_000, "demonstration samplings per k");
+        var queries = BoundedOption.Create("--queries", 8, 1, 1_000_000, "held-out queries per seed");
+        var seq = BoundedOption.Create("--seq", 4096, 2, 1 << 20, "context length (at most the model's max_position_embeddings)");
+        var maxAnswer = BoundedOption.Create("--max-answer-tokens", 32, 1, 65_536, "most generated tokens per answer");
         var name = new Option<string>("--name") { DefaultValueFactory = _ => "model", Description = "the curve's name in the results" };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "train/test split seed" };
         var device = new DeviceOption();
@@ -44,7 +44,7 @@ public static class EvalCommand
             var net = ModelLoader.LoadFolder(folder, dev);
             int queriesPerSeed = parse.GetValue(queries), context = parse.GetValue(seq);
             var evalTasks = splits.Select(s => Task(s, tok.Tokenizer, queriesPerSeed, context)).ToList();
-            var ks = IntListOption.Parse(parse.GetValue(shots)!, "--k");
+            var ks = parse.GetValue(shots)!;
             console.WriteLine($"evaluating {evalTasks.Count} tasks at k = {string.Join(",", ks)} (each up to what fits), {parse.GetValue(seeds)} seeds x {queriesPerSeed} queries");
             var results = new KShotResults();
             var reached = KShotEvaluator.Run(net, tok.Tokenizer, parse.GetValue(name)!, evalTasks, ks, parse.GetValue(seeds), queriesPerSeed, parse.GetValue(maxAnswer), results);

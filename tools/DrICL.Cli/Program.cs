@@ -14,6 +14,6 @@ public static class Program
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(CudaCommand.Create());
-        return root.Parse(args).Invoke();
+        return CliError.Run(root, args);
     }
 }

@@ -16,8 +16,8 @@ public static class TokenizerBench
     {
         var tokenizerOption = TokenizeCommand.TokenizerOption();
         var jsonOption = new Option<string?>("--json") { HelpName = "FILE", Description = "also write {\"encode_mb_per_s\", \"encode_tokens_per_s\", ...} to this file" };
-        var megabytesOption = new Option<double>("--megabytes") { Description = "size of the generated text", DefaultValueFactory = _ => 4 };
-        var repeatOption = new Option<int>("--repeat") { Description = "timed passes (median reported)", DefaultValueFactory = _ => 5 };
+        var megabytesOption = BoundedOption.Create("--megabytes", 4.0, 0.0, 1024.0, "size of the generated text", minExclusive: true);
+        var repeatOption = BoundedOption.Create("--repeat", 5, 1, 1000, "timed passes (median reported)");
         var command = new Command("tokenizer", "Single-thread tokenizer encode throughput (MB/s, tokens/s)")
         {
             tokenizerOption, jsonOption, megabytesOption, repeatOption,
@@ -29,9 +29,6 @@ public static class TokenizerBench
 
     private static int Run(string tokenizerPath, double megabytes, int repeat, string? jsonPath, TextWriter output)
     {
-        if (!(megabytes > 0 && megabytes <= 1024)) throw new CliError($"--megabytes {megabytes}: expected a size in (0, 1024]");
-        if (repeat < 1) throw new CliError($"--repeat {repeat}: expected at least 1");
-
         var clock = Stopwatch.StartNew();
         var tokenizer = TokenizeCommand.LoadTokenizer(tokenizerPath);
         double loadSeconds = clock.Elapsed.TotalSeconds;
