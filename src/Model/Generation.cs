@@ -24,6 +24,7 @@ public static class Generation
         {
             var positions = Enumerable.Range(cache.Length, ids.Length).ToArray();
             var logits = model.Forward(tape, ids, positions, 1, ids.Length, cache: cache, lastOnly: true).Value.ToArray();
+            if (ModelLoader.FirstNonFinite(logits) is int bad) throw new NonFiniteLogitsException(cache.Length - 1, bad, logits[bad]);
             int next = Pick(logits, sampling, rng);
             yield return next;
             if (next == stopId) yield break;

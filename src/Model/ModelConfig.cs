@@ -76,7 +76,11 @@ public sealed record ModelConfig
         EosTokenId = eosTokenId;
     }
 
-    public static ModelConfig Load(string path) => Parse(File.ReadAllText(path), path);
+    public static ModelConfig Load(string path)
+    {
+        InputFile.RequireRegular(path, maxBytes: 1 << 20);
+        return Parse(File.ReadAllText(path), path);
+    }
 
     /// <summary>Parses config.json text; <paramref name="sourceName"/> (usually the path) starts every error message.</summary>
     public static ModelConfig Parse(string json, string sourceName)

@@ -45,6 +45,13 @@ public static class Checkpoint
         return ReadLong(file, path, "data_position");
     }
 
+    /// <summary>The settings a checkpoint was written with (its metadata without the format, step and data position).</summary>
+    public static Dictionary<string, string> Settings(string path)
+    {
+        using var file = new SafetensorsFile(path);
+        return file.Metadata.Where(kv => kv.Key is not ("format" or "step" or "data_position")).ToDictionary();
+    }
+
     static long ReadLong(SafetensorsFile file, string path, string key) =>
         file.Metadata.TryGetValue(key, out var v) && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) && x >= 0
             ? x : throw new InvalidDataException($"{path}: metadata '{key}' is missing or not a non-negative integer");

@@ -17,6 +17,23 @@ public sealed record TokenBatch(int Batch, int Seq, int[] InputIds, int[] Labels
             if (a.Length != n) throw new ArgumentException($"{name} holds {a.Length} values, batch {Batch} x {Seq} needs {n}");
     }
 
+    /// <summary>
+    /// What makes the ids unusable for a model of this vocabulary and context, or null: a token or label
+    /// outside the vocabulary would index past the embedding, a position past the context would grow the
+    /// RoPE table without bound.
+    /// </summary>
+    public string? RangeProblem(int vocabSize, int maxPositions)
+    {
+        for (int i = 0; i < InputIds.Length; i++)
+        {
+            if ((uint)InputIds[i] >= (uint)vocabSize) return $"input_ids[{i}] = {InputIds[i]} is outside the vocabulary [0, {vocabSize})";
+            if (Labels[i] != IgnoreIndex && (uint)Labels[i] >= (uint)vocabSize) return $"labels[{i}] = {Labels[i]} is neither {IgnoreIndex} nor in [0, {vocabSize})";
+            if ((uint)PositionIds[i] >= (uint)maxPositions) return $"position_ids[{i}] = {PositionIds[i]} is outside [0, {maxPositions}) (max_position_embeddings)";
+            if (DemoIds[i] < 0 || SegmentIds[i] < 0) return $"demo_ids[{i}] = {DemoIds[i]} / segment_ids[{i}] = {SegmentIds[i]} is negative";
+        }
+        return null;
+    }
+
     /// <summary>The episodes of the batch: how many, and for each token its episode index (-1 for padding).</summary>
     public (int Count, int[] OfToken) Sequences()
     {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Text.Json;
 using DrICL.Kernels;
 using DrICL.Model;
+using DrICL.Model.Safetensors;
 using DrICL.Training.Objectives;
 using DrICL.Training.Optimization;
 
@@ -19,6 +19,8 @@ public sealed record TrainerOptions(int Steps, LearningRateSchedule Schedule)
     public string? CheckpointDir { get; init; }
     public int CheckpointEvery { get; init; }
     public string? MetricsPath { get; init; }
+    /// <summary>The run's settings (objective hyperparameters) recorded in every checkpoint's metadata.</summary>
+    public IReadOnlyDictionary<string, string>? Settings { get; init; }
     public bool Progress { get; init; }
 }
 
@@ -63,7 +65,8 @@ public sealed class Trainer
     public List<StepRecord> Run(Action<StepRecord>? onStep = null)
     {
         var records = new List<StepRecord>();
-        using var metrics = options.MetricsPath is null ? null : new StreamWriter(options.MetricsPath, append: Step > 0);
+        if (options.CheckpointDir is { } dir && Directory.Exists(dir)) SafetensorsWriter.RemoveTemporaryFiles(dir);
+        using var metrics = options.MetricsPath is null ? null : MetricsLog.Open(options.MetricsPath, Step);
         var progress = options.Progress ? new ProgressLine(options.Steps, Step) : null;
         var clock = Stopwatch.StartNew();
         long tokens = 0;
@@ -90,7 +93,7 @@ public sealed class Trainer
 
             var record = new StepRecord(step, loss, norm, lr, tokens / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds);
             records.Add(record);
-            metrics?.WriteLine(JsonSerializer.Serialize(new { step, loss, grad_norm = norm, lr, tokens_per_s = record.TokensPerSecond, elapsed_s = record.ElapsedSeconds }));
+            metrics?.Write(record);
             progress?.Report(record);
             onStep?.Invoke(record);
             if (CheckpointPath is { } path && ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps))
@@ -103,7 +106,8 @@ public sealed class Trainer
     public void SaveCheckpoint(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        Checkpoint.Save(path, model, optimizer, dataPosition, new Dictionary<string, string> { ["objective"] = objective.Name });
+        var settings = new Dictionary<string, string>(options.Settings ?? new Dictionary<string, string>()) { ["objective"] = objective.Name };
+        Checkpoint.Save(path, model, optimizer, dataPosition, settings);
     }
 
     TrainingDivergedException Diverged(int step, string why, Exception? inner = null)

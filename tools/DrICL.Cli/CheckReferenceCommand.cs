@@ -9,8 +9,9 @@ public static class CheckReferenceCommand
     public static Command Create()
     {
         var dir = new Argument<DirectoryInfo>("dir") { Description = "fixture folder: config.json, model/inputs/expected.safetensors, case.json" };
+        var allowNonFinite = AllowNonFiniteOption.Create();
         var device = new DeviceOption();
-        var command = new Command("check-reference", "Recompute a golden fixture and compare every expected tensor; exit 0 only if all pass") { dir };
+        var command = new Command("check-reference", "Recompute a golden fixture and compare every expected tensor; exit 0 only if all pass") { dir, allowNonFinite };
         device.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
@@ -21,7 +22,7 @@ public static class CheckReferenceCommand
             output.WriteLine(profile);
             int failed = 0, total = 0, notCompared = 0;
             output.WriteLine($"{"tensor",-56} {"max|diff|",12} {"allowed",12}");
-            foreach (var r in ReferenceCheck.Run(folder.FullName, dev, profile))
+            foreach (var r in ReferenceCheck.Run(folder.FullName, dev, profile, parse.GetValue(allowNonFinite)))
             {
                 total++;
                 if (!r.Passed) failed++;

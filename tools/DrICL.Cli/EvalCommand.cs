@@ -30,8 +30,9 @@ public static class EvalCommand
         var maxAnswer = BoundedOption.Create("--max-answer-tokens", 32, 1, 65_536, "most generated tokens per answer");
         var name = new Option<string>("--name") { DefaultValueFactory = _ => "model", Description = "the curve's name in the results" };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "train/test split seed" };
+        var allowNonFinite = AllowNonFiniteOption.Create();
         var device = new DeviceOption();
-        var command = new Command("eval", "k-shot evaluation curve on task pools") { model, tokenizer, tasks, output, shots, seeds, queries, seq, maxAnswer, name, seed };
+        var command = new Command("eval", "k-shot evaluation curve on task pools") { model, tokenizer, tasks, output, shots, seeds, queries, seq, maxAnswer, name, seed, allowNonFinite };
         device.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
@@ -39,9 +40,10 @@ public static class EvalCommand
             var tok = TrainCommand.LoadTokenizer(parse.GetValue(tokenizer)?.FullName ?? Path.Combine(folder, "tokenizer.json"));
             var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
             TrainCommand.CheckCompatible(config, tok, folder);
+            TrainCommand.CheckContext(config, parse.GetValue(seq), folder);
             var splits = TrainCommand.ReadTaskSplits(parse.GetValue(tasks)!.FullName, JsonlReadMode.Fatal, parse.GetValue(seed), console);
             using var dev = device.Open(parse);
-            var net = ModelLoader.LoadFolder(folder, dev);
+            var net = ModelLoader.LoadFolder(folder, dev, parse.GetValue(allowNonFinite));
             int queriesPerSeed = parse.GetValue(queries), context = parse.GetValue(seq);
             var evalTasks = splits.Select(s => Task(s, tok.Tokenizer, queriesPerSeed, context)).ToList();
             var ks = parse.GetValue(shots)!;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using DrICL.Model;
 using DrICL.Model.Tokenization;
 
 namespace DrICL.Cli;
@@ -48,8 +49,13 @@ public static class TokenizeCommand
         return command;
     }
 
-    public static BpeTokenizer LoadTokenizer(string path) =>
-        File.Exists(path) ? BpeTokenizer.Load(path) : throw new CliError($"{path}: tokenizer file not found");
+    /// <summary>Loads a tokenizer.json: a regular file (a FIFO would block the read) of at most 1 GiB.</summary>
+    public static BpeTokenizer LoadTokenizer(string path)
+    {
+        if (!File.Exists(path)) throw new CliError($"{path}: tokenizer file not found");
+        InputFile.RequireRegular(path, maxBytes: 1L << 30);
+        return BpeTokenizer.Load(path);
+    }
 
     private static void Show(BpeTokenizer tokenizer, string text, TextWriter output)
     {

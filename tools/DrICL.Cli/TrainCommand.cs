@@ -33,12 +33,15 @@ public static class TrainCommand
         var maxShots = BoundedOption.Create("--max-shots", 350, 1, 1_000_000, "most demonstrations per sampled episode (--tasks)");
         var every = BoundedOption.Create("--checkpoint-every", 50, 0, 1_000_000_000, "write a checkpoint every N steps (and at the end; 0: only at the end)");
         var resume = new Option<bool>("--resume") { Description = "continue from --out/checkpoint.safetensors" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "replace the run already in --out (its checkpoint and metrics)" };
+        var force = new Option<bool>("--force") { Description = "resume even though the objective or its hyperparameters differ from the checkpoint's" };
+        var allowNonFinite = AllowNonFiniteOption.Create();
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL };
         var skipBad = new Option<bool>("--skip-bad-lines") { Description = "report malformed JSONL lines and go on, instead of stopping at the first" };
         var device = new DeviceOption();
         var command = new Command("train", "Fine-tune a Hugging Face Llama/Mistral model with it | metaicl | dricl")
         {
-            model, tokenizer, icl, tasks, output, steps, batch, seq, accum, lr, schedule, warmup, maxShots, every, resume, seed, skipBad,
+            model, tokenizer, icl, tasks, output, steps, batch, seq, accum, lr, schedule, warmup, maxShots, every, resume, overwrite, force, allowNonFinite, seed, skipBad,
         };
         objective.AddTo(command);
         device.AddTo(command);
@@ -48,12 +51,15 @@ public static class TrainCommand
             var tok = LoadTokenizer(parse.GetValue(tokenizer)?.FullName ?? Path.Combine(folder, "tokenizer.json"));
             var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
             CheckCompatible(config, tok, folder);
+            CheckContext(config, parse.GetValue(seq), folder);
+            string outDir = parse.GetValue(output)!.FullName;
+            var goal = objective.Build(parse);
+            var settings = objective.Settings(parse);
+            PrepareRunFolder(outDir, parse.GetValue(resume), parse.GetValue(overwrite), parse.GetValue(force), settings);
             var mode = parse.GetValue(skipBad) ? JsonlReadMode.Skip : JsonlReadMode.Fatal;
             var data = LoadData(parse.GetValue(icl), parse.GetValue(tasks), tok.Tokenizer, parse.GetValue(seq), parse.GetValue(maxShots), parse.GetValue(seed), mode, console);
             using var dev = device.Open(parse);
-            var net = ModelLoader.LoadFolder(folder, dev);
-            var goal = objective.Build(parse);
-            string outDir = parse.GetValue(output)!.FullName;
+            var net = ModelLoader.LoadFolder(folder, dev, parse.GetValue(allowNonFinite));
             Directory.CreateDirectory(outDir);
             int total = parse.GetValue(steps), rows = parse.GetValue(batch);
             var options = new TrainerOptions(total, LearningRateSchedule.Parse(parse.GetValue(schedule)!, parse.GetValue(lr), parse.GetValue(warmup), total))
@@ -61,7 +67,8 @@ public static class TrainCommand
                 GradAccumulation = parse.GetValue(accum),
                 CheckpointDir = outDir,
                 CheckpointEvery = parse.GetValue(every),
-                MetricsPath = Path.Combine(outDir, "metrics.jsonl"),
+                MetricsPath = Path.Combine(outDir, MetricsFileName),
+                Settings = settings,
                 Progress = true,
             };
             var trainer = new Trainer(net, goal, position => data.Batch(position, rows), options);
@@ -75,6 +82,42 @@ public static class TrainCommand
             return 0;
         }));
         return command;
+    }
+
+    public const string MetricsFileName = "metrics.jsonl";
+
+    /// <summary>
+    /// A folder holding a run is only continued (--resume, with the same objective settings unless --force)
+    /// or replaced (--overwrite), never silently overwritten.
+    /// </summary>
+    static void PrepareRunFolder(string outDir, bool resume, bool overwrite, bool force, Dictionary<string, string> settings)
+    {
+        string checkpoint = Path.Combine(outDir, Checkpoint.FileName), metrics = Path.Combine(outDir, MetricsFileName);
+        if (resume && overwrite) throw new CliError("--resume and --overwrite: give one or the other");
+        if (resume)
+        {
+            if (!File.Exists(checkpoint)) throw new CliError($"--resume: {checkpoint} does not exist");
+            var recorded = Checkpoint.Settings(checkpoint);
+            var changed = settings.Where(kv => recorded.TryGetValue(kv.Key, out var was) && was != kv.Value)
+                .Select(kv => $"{kv.Key} {recorded[kv.Key]} -> {kv.Value}").ToList();
+            if (changed.Count > 0 && !force)
+                throw new CliError($"{checkpoint}: was trained with other settings ({string.Join(", ", changed)}); use the checkpoint's, or --force to resume with these");
+            return;
+        }
+        bool holdsRun = File.Exists(checkpoint) || File.Exists(metrics);
+        if (holdsRun && !overwrite) throw new CliError($"{outDir}: already holds a run ({Checkpoint.FileName}, {MetricsFileName}); --resume continues it, --overwrite replaces it");
+        if (holdsRun)
+        {
+            File.Delete(checkpoint);
+            File.Delete(metrics);
+        }
+    }
+
+    /// <summary>--seq must fit the model's positions: RoPE and the attention buffers are sized by it.</summary>
+    public static void CheckContext(ModelConfig config, int seq, string folder)
+    {
+        if (seq > config.MaxPositionEmbeddings)
+            throw new CliError($"--seq {seq}: the model in {folder} has max_position_embeddings {config.MaxPositionEmbeddings}");
     }
 
     public static LoadedTokenizer LoadTokenizer(string path) =>
@@ -105,7 +148,9 @@ public static class TrainCommand
     {
         var read = TaskPool.Read(path, mode);
         if (read.Errors.Count > 0) console.WriteLine(read.ErrorReport());
-        return read.Records.Select(t => t.Split(0.2, seed)).ToList();
+        if (read.Records.Count == 0) throw new CliError($"{path}: no task");
+        try { return read.Records.Select(t => t.Split(0.2, seed)).ToList(); }
+        catch (InvalidOperationException e) { throw new CliError($"{path}: {e.Message}", e); }
     }
 }
 

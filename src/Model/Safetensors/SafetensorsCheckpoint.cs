@@ -71,6 +71,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
     static Dictionary<string, string> ReadWeightMap(string index)
     {
         JsonDocument doc;
+        InputFile.RequireRegular(index, maxBytes: 1 << 28);
         try { doc = JsonDocument.Parse(File.ReadAllBytes(index)); }
         catch (JsonException e) { throw new SafetensorsException(index, $"not valid JSON ({e.Message})"); }
         using (doc)

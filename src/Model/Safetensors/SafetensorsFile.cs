@@ -22,6 +22,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public SafetensorsFile(string path)
     {
         Path = path;
+        // Checked before opening: opening a FIFO blocks until someone writes to it (see InputFile).
+        if (new FileInfo(path) is { Exists: true, Length: < 8 } small)
+            throw new SafetensorsException(path, $"file is {small.Length} bytes, shorter than the 8-byte header length{(small.Length == 0 ? ", or not a regular file (a FIFO or a device)" : "")}");
         long dataStart;
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try

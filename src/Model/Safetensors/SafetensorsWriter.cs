@@ -35,6 +35,12 @@ public static class SafetensorsWriter
         }
     }
 
+    /// <summary>Deletes what a crash inside <see cref="Write"/> left behind in folder: files named like its temporaries.</summary>
+    public static void RemoveTemporaryFiles(string folder)
+    {
+        foreach (var file in Directory.EnumerateFiles(folder, "*.safetensors.*.tmp")) File.Delete(file);
+    }
+
     static byte[] Header(List<SafetensorsTensor> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         using var buffer = new MemoryStream();

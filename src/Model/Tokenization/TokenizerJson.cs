@@ -11,6 +11,12 @@ internal static class TokenizerJson
     private const string Family =
         "DrICL reads SentencePiece-style BPE tokenizers (Llama-2, Mistral: '▁' metaspace, byte fallback)";
 
+    /// <summary>
+    /// The largest token id accepted. Tables are allocated by the largest id, so one hostile id near 2^31
+    /// would cost gigabytes; real vocabularies stay below 2^18.
+    /// </summary>
+    public const int MaxTokenId = (1 << 24) - 1;
+
     public static TokenizerSpec Parse(string json, string source)
     {
         JsonDocument doc;
@@ -66,8 +72,8 @@ internal static class TokenizerJson
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var p in vocabJson.EnumerateObject())
         {
-            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out int id) || id < 0)
-                throw r.Fail($"model.vocab['{p.Name}'] is not a non-negative integer id");
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out int id) || id < 0 || id > MaxTokenId)
+                throw r.Fail($"model.vocab['{p.Name}'] = {p.Value.GetRawText()} is not an integer id in [0, {MaxTokenId}]");
             vocab[p.Name] = id;
         }
 
@@ -211,6 +217,7 @@ internal static class TokenizerJson
             string at = $"added_tokens[{i++}]";
             r.ExpectObject(t, at);
             int id = r.NonNegativeInt(t, "id", at + ".id");
+            if (id > MaxTokenId) throw r.Fail($"{at}.id {id} is above {MaxTokenId}");
             string content = r.RequiredString(t, "content", at + ".content");
             if (content.Length == 0) throw r.Fail($"{at}.content is empty");
             bool special = r.OptionalBool(t, "special", at + ".special", false);

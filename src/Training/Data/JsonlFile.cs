@@ -65,6 +65,7 @@ public static class JsonlFile
             }
             catch (JsonException e) { problem = "invalid JSON: " + e.Message; }
             catch (JsonRecordException e) { problem = e.Message; }
+            catch (InvalidOperationException e) { problem = "invalid text: " + e.Message; } // e.g. a lone UTF-16 surrogate in a string
             var error = new JsonlError(fileName, lineNumber, problem);
             if (mode == JsonlReadMode.Fatal) throw new JsonlFormatException(error);
             errors.Add(error);

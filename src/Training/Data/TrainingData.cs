@@ -5,21 +5,24 @@ namespace DrICL.Training.Data;
 
 /// <summary>
 /// An endless, reproducible stream of training episodes, batched by data position: batch p holds episodes
-/// p*rows .. p*rows+rows-1, packed into rows of Seq tokens. Because every episode is a pure function of its
+/// p*rows .. p*rows+rows-1, packed into rows as long as the longest of them (at most Seq tokens: a large
+/// --seq costs nothing when the data is shorter). Because every episode is a pure function of its
 /// index and the seed, a resumed run sees exactly the batches it would have seen.
 /// </summary>
 public sealed class TrainingData
 {
     readonly Func<long, Episode> episode;
-    readonly EpisodePacker packer;
+    readonly int padId;
 
-    public int Seq => packer.SeqLen;
+    /// <summary>The longest row: episodes are built to fit it.</summary>
+    public int Seq { get; }
     public string Description { get; }
 
     TrainingData(Func<long, Episode> episode, int seq, int padId, string description)
     {
         this.episode = episode;
-        packer = new EpisodePacker(seq, padId);
+        Seq = seq;
+        this.padId = padId;
         Description = description;
     }
 
@@ -27,8 +30,8 @@ public sealed class TrainingData
     {
         var episodes = new Episode[rows];
         for (int r = 0; r < rows; r++) episodes[r] = episode(position * rows + r);
-        var packed = packer.Pack(episodes, rows);
-        if (packed.EpisodeCount != rows) throw new InvalidOperationException($"only {packed.EpisodeCount} of {rows} episodes fit {rows} rows of {Seq} tokens");
+        var packed = new EpisodePacker(Math.Min(Seq, episodes.Max(e => e.Length)), padId).Pack(episodes, rows);
+        if (packed.EpisodeCount != rows) throw new InvalidDataException($"only {packed.EpisodeCount} of {rows} episodes fit {rows} rows of {Seq} tokens");
         return packed.ToTokenBatch();
     }
 

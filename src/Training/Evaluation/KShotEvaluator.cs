@@ -16,7 +16,8 @@ public static class KShotEvaluator
 {
     /// <summary>
     /// Scores every task at each k of ks, in order, until its episodes can no longer hold k demonstrations in
-    /// the context (the builder had to drop some): that task's curve ends there. Returns the largest k per task.
+    /// the context (the builder had to drop some, or not even the query fits): that task's curve ends there.
+    /// Returns the largest k per task. Refuses to score when the model's logits are not finite.
     /// </summary>
     public static Dictionary<string, int> Run(Transformer model, ITokenizer tokenizer, string objective, IReadOnlyList<EvalTask> tasks, IReadOnlyList<int> ks,
         int seeds, int queriesPerSeed, int maxAnswerTokens, KShotResults results)
@@ -25,15 +26,21 @@ public static class KShotEvaluator
         foreach (var task in tasks)
             foreach (int k in ks)
             {
-                var episodes = Enumerable.Range(0, seeds).Select(seed => Enumerable.Range(0, queriesPerSeed).Select(q => task.Episode(k, seed, q)).ToList()).ToList();
+                List<List<Episode>> episodes;
+                try { episodes = Enumerable.Range(0, seeds).Select(seed => Enumerable.Range(0, queriesPerSeed).Select(q => task.Episode(k, seed, q)).ToList()).ToList(); }
+                catch (EpisodeTooLongException) { break; }
                 if (episodes.Any(perSeed => perSeed.Any(e => e.DemonstrationCount != k + 1))) break;
                 foreach (var perSeed in episodes)
-                    results.AddScore(objective, task.Name, k, Metrics.Score(task.Metric,
-                        [.. perSeed.Select(e => Answer(model, tokenizer, e, maxAnswerTokens))], [.. perSeed.Select(e => e.QueryAnswer)]));
+                {
+                    string[] answers;
+                    try { answers = [.. perSeed.Select(e => Answer(model, tokenizer, e, maxAnswerTokens))]; }
+                    catch (NonFiniteLogitsException e) { throw new InvalidDataException($"task {task.Name}, k={k}: {e.Message}; not scoring", e); }
+                    results.AddScore(objective, task.Name, k, Metrics.Score(task.Metric, answers, [.. perSeed.Select(e => e.QueryAnswer)]));
+                }
                 reached[task.Name] = k;
             }
         var missing = tasks.Where(t => !reached.ContainsKey(t.Name)).Select(t => t.Name).ToList();
-        if (missing.Count > 0) throw new InvalidOperationException($"tasks {string.Join(", ", missing)}: not even k={ks[0]} fits the context");
+        if (missing.Count > 0) throw new InvalidDataException($"tasks {string.Join(", ", missing)}: not even k={ks[0]} fits the context");
         return reached;
     }
 

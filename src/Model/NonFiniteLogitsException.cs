@@ -1,0 +1,5 @@
+namespace DrICL.Model;
+
+/// <summary>Decoding stopped because the model's logits went NaN or infinite: any token picked from them would be noise.</summary>
+public sealed class NonFiniteLogitsException(int position, int token, float value)
+    : Exception($"the model's logits are not finite at position {position} ({value} for token {token})");
