@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using DrICL.Kernels;
 using DrICL.Model.Safetensors;
@@ -37,7 +38,7 @@ public static class ModelLoader
             used.Add(name);
             var values = read(name);
             if (!allowNonFinite && FirstNonFinite(values) is int i)
-                throw new InvalidDataException($"{source}: weight {name} holds a non-finite value ({values[i]} at element {i}); --allow-nonfinite loads it anyway");
+                throw new InvalidDataException($"{source}: weight {name} holds a non-finite value ({values[i].ToString(CultureInfo.InvariantCulture)} at element {i}); --allow-nonfinite loads it anyway");
             return values;
         });
         // Tied checkpoints sometimes still carry a copy of lm_head; anything else unused means a config mismatch.
