@@ -130,6 +130,10 @@ public class BadInputTests
         var dir = CopyFixture();
         Workspace.EditWeight(dir, "model.norm.weight", w => w[0] = float.NaN);
         Workspace.AssertRefused(CliRunner.Run("check-reference", dir), "model.safetensors: weight model.norm.weight holds a non-finite value");
+
+        var (exit, stdout, stderr) = CliRunner.Run("check-reference", dir, "--allow-nonfinite");
+        Assert.That(exit, Is.EqualTo(1), "loaded anyway, the check runs and fails: " + stderr);
+        Assert.That(stdout, Does.Contain("logits").And.Contain("FAIL"));
     }
 
     [TestCase("position_ids", 1 << 30, "position_ids[3] = 1073741824 is outside [0, ")]
