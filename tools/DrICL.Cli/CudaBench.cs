@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using DrICL.Kernels;
 using DrICL.Kernels.Cuda;
 
 namespace DrICL.Cli;

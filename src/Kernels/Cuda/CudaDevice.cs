@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using DrICL.Kernels.Ilgpu;
 
 namespace DrICL.Kernels.Cuda;
 

@@ -4,6 +4,7 @@ using DrICL.Cli;
 using DrICL.Kernels;
 using DrICL.Kernels.Cpu;
 using DrICL.Kernels.Cuda;
+using DrICL.Kernels.Ilgpu;
 using NUnit.Framework;
 
 namespace DrICL.Tests.Cuda;
