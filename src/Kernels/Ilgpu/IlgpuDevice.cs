@@ -55,6 +55,8 @@ public sealed class IlgpuDevice : IDevice
     /// <summary>What ILGPU calls the accelerator, e.g. NVIDIA H100 80GB HBM3, or CPUAccelerator.</summary>
     public string GpuName => accelerator.Name;
     public ComputePrecision Precision { get; }
+    /// <summary>Whether this is a CUDA GPU (else ILGPU's CPU accelerator).</summary>
+    public bool IsCuda => accelerator is CudaAccelerator;
     /// <summary>Whether matrix multiplies run on cuBLAS (else on GemmKernels.Tiled).</summary>
     public bool UsesCublas => cublas is not null;
 

@@ -261,25 +261,4 @@ public class CudaHostSideTests
                 Assert.That(headers, Does.Contain(include.Groups[1].Value), $"{f.FileName} includes {include.Groups[1].Value}");
         }
     }
-
-    [Test]
-    public void OpeningCudaWithoutADriverIsAOneLineCliError()
-    {
-        if (NativeLibrary.TryLoad("libcuda.so.1", out var handle))
-        {
-            NativeLibrary.Free(handle);
-            Assert.Ignore("a CUDA driver is installed here");
-        }
-        var e = Assert.Throws<CliError>(() => DeviceOption.Open("cuda"));
-        Assert.That(e!.Message, Does.StartWith("cannot open the CUDA device: CUDA driver (libcuda.so.1) not found").And.Not.Contain('\n'));
-        Assert.Throws<CliError>(() => DeviceOption.Open("gpu"));
-    }
-
-    [Test]
-    public void PrecisionIsCheckedBeforeAnyDeviceOpens()
-    {
-        Assert.That(Assert.Throws<CliError>(() => DeviceOption.Open("cpu", "bf16"))!.Message, Does.Contain("fp32 only"));
-        Assert.That(Assert.Throws<CliError>(() => DeviceOption.Open("cuda", "fp8"))!.Message, Does.Contain("unknown --precision 'fp8'"));
-        Assert.That(DeviceOption.Open("cpu", "fp32"), Is.SameAs(CpuDevice.Instance));
-    }
 }
