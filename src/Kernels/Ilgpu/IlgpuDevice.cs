@@ -22,8 +22,12 @@ namespace DrICL.Kernels.Ilgpu;
 /// </summary>
 public sealed class IlgpuDevice : IDevice
 {
-    /// <summary>Threads per group of the row kernels (RMSNorm, embedding, cross-entropy).</summary>
-    const int Threads = 256;
+    /// <summary>
+    /// Threads per group of the row kernels (RMSNorm, embedding, cross-entropy, sum of squares): 256 on a GPU;
+    /// two warps on the CPU accelerator, where every thread is an OS thread and barriers dominate, yet the
+    /// reductions still cross warps.
+    /// </summary>
+    readonly int threads;
 
     readonly Context context;
     readonly Accelerator accelerator;
@@ -66,6 +70,7 @@ public sealed class IlgpuDevice : IDevice
         Precision = precision;
         this.context = context;
         this.accelerator = accelerator;
+        threads = accelerator is CudaAccelerator ? 256 : 64;
         Enter();
         stream = accelerator.CreateStream();
         allocator = new IlgpuAllocator(accelerator, stream);
@@ -251,7 +256,7 @@ public sealed class IlgpuDevice : IDevice
         foreach (var id in ids) Cpu.Embedding.CheckId(id, table.Rows);
         Require(y.Length == (long)ids.Length * table.Columns, $"embedding of {ids.Length} ids from {table} does not fit {y}");
         var idsOnDevice = UploadInts(ids);
-        if (ids.Length > 0) embedding(stream, new KernelConfig(ids.Length, Threads), View(table), idsOnDevice, View(y), table.Columns);
+        if (ids.Length > 0) embedding(stream, new KernelConfig(ids.Length, threads), View(table), idsOnDevice, View(y), table.Columns);
     }
 
     public void EmbeddingBackward(Tensor dy, int[] ids, Tensor dtable)
@@ -259,14 +264,14 @@ public sealed class IlgpuDevice : IDevice
         foreach (var id in ids) Cpu.Embedding.CheckId(id, dtable.Rows);
         Require(dy.Length == (long)ids.Length * dtable.Columns, $"embedding gradient {dy} does not fit {ids.Length} ids of {dtable}");
         var idsOnDevice = UploadInts(ids);
-        if (ids.Length > 0) embeddingBackward(stream, new KernelConfig(ids.Length, Threads), View(dy), idsOnDevice, View(dtable), dtable.Columns);
+        if (ids.Length > 0) embeddingBackward(stream, new KernelConfig(ids.Length, threads), View(dy), idsOnDevice, View(dtable), dtable.Columns);
     }
 
     public void RmsNorm(Tensor x, Tensor w, Tensor y, Tensor rstd, float eps)
     {
         var (vx, vw, vy, vr) = (View(x), View(w), View(y), View(rstd));
         Require(w.Length == x.Columns && y.Length == x.Length && rstd.Length == x.Rows, $"rmsnorm shapes do not fit: x {x}, w {w}, y {y}, rstd {rstd}");
-        if (x.Length > 0) rmsNorm(stream, new KernelConfig(x.Rows, Threads), vx, vw, vy, vr, x.Columns, eps);
+        if (x.Length > 0) rmsNorm(stream, new KernelConfig(x.Rows, threads), vx, vw, vy, vr, x.Columns, eps);
     }
 
     public void RmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, Tensor dw)
@@ -275,7 +280,7 @@ public sealed class IlgpuDevice : IDevice
         Require(w.Length == x.Columns && dw.Length == x.Columns && dy.Length == x.Length && dx.Length == x.Length && rstd.Length == x.Rows,
             $"rmsnorm backward shapes do not fit: dy {dy}, x {x}, w {w}, rstd {rstd}, dx {dx}, dw {dw}");
         if (x.Length == 0) return;
-        rmsNormBackwardDx(stream, new KernelConfig(x.Rows, Threads), vdy, vx, vw, vr, vdx, x.Columns);
+        rmsNormBackwardDx(stream, new KernelConfig(x.Rows, threads), vdy, vx, vw, vr, vdx, x.Columns);
         rmsNormBackwardDw(stream, new KernelConfig((x.Columns + 31) / 32, 32 * RmsNormKernels.DwWarps), vdy, vx, vr, vdw, x.Rows, x.Columns);
     }
 
@@ -330,7 +335,7 @@ public sealed class IlgpuDevice : IDevice
         CheckLabels(logits, labels);
         Require(nll.Length == logits.Rows && lse.Length == logits.Rows, $"cross-entropy outputs {nll}, {lse} do not fit {logits}");
         var labelsOnDevice = UploadInts(labels);
-        if (logits.Rows > 0) crossEntropy(stream, new KernelConfig(logits.Rows, Threads), View(logits), labelsOnDevice, View(nll), View(lse), logits.Columns);
+        if (logits.Rows > 0) crossEntropy(stream, new KernelConfig(logits.Rows, threads), View(logits), labelsOnDevice, View(nll), View(lse), logits.Columns);
     }
 
     public void CrossEntropyBackward(Tensor logits, int[] labels, Tensor lse, Tensor weights, Tensor dlogits)
@@ -340,7 +345,7 @@ public sealed class IlgpuDevice : IDevice
             $"cross-entropy backward shapes do not fit: logits {logits}, lse {lse}, weights {weights}, dlogits {dlogits}");
         var labelsOnDevice = UploadInts(labels);
         if (logits.Rows > 0)
-            crossEntropyBackward(stream, new KernelConfig(logits.Rows, Threads), View(logits), labelsOnDevice, View(lse), View(weights), View(dlogits), logits.Columns);
+            crossEntropyBackward(stream, new KernelConfig(logits.Rows, threads), View(logits), labelsOnDevice, View(lse), View(weights), View(dlogits), logits.Columns);
     }
 
     // ---- optimizer
@@ -351,8 +356,8 @@ public sealed class IlgpuDevice : IDevice
         var sum = sumScratch.Buffer.View.BaseView.Cast<double>().SubView(0, 1);
         sum.MemSetToZero(stream);
         // Enough groups to fill the accelerator; the grid-stride loop covers the rest.
-        int groups = (int)Math.Clamp((t.Length + Threads - 1L) / Threads, 1, Math.Max(1, accelerator.MaxNumThreads / Threads));
-        if (t.Length > 0) sumOfSquares(stream, new KernelConfig(groups, Threads), view, t.Length, sum);
+        int groups = (int)Math.Clamp((t.Length + threads - 1L) / threads, 1, Math.Max(1, accelerator.MaxNumThreads / threads));
+        if (t.Length > 0) sumOfSquares(stream, new KernelConfig(groups, threads), view, t.Length, sum);
         var result = new double[1];
         sum.CopyToCPUUnsafeAsync(stream, ref result[0], 1);
         stream.Synchronize();
