@@ -35,6 +35,7 @@ public sealed class IlgpuDevice : IDevice
     readonly AcceleratorStream stream;
     readonly IlgpuAllocator allocator;
     readonly Cublas? cublas;
+    readonly string? gemmFallbackReason;
     readonly IlgpuMemory sumScratch;
     IlgpuMemory? intScratch;
     bool disposed;
@@ -83,7 +84,7 @@ public sealed class IlgpuDevice : IDevice
             }
             catch (DllNotFoundException e)
             {
-                Trace.TraceWarning($"{name}: {e.Message}; matrix multiplies run on the tiled GEMM kernel");
+                gemmFallbackReason = e.Message; // shown by ToString, which benchmarks print first
             }
         }
         sumScratch = allocator.Allocate(sizeof(double));
@@ -157,7 +158,8 @@ public sealed class IlgpuDevice : IDevice
     }
 
     public override string ToString() => accelerator is CudaAccelerator cuda
-        ? $"{Name} ({GpuName}, compute capability {cuda.Architecture}, PTX ISA {cuda.InstructionSet}, driver {cuda.DriverVersion}, {Precision} compute, GEMM on {(UsesCublas ? cublas!.LibraryName : "the tiled kernel")})"
+        ? $"{Name} ({GpuName}, compute capability {cuda.Architecture}, PTX ISA {cuda.InstructionSet}, driver {cuda.DriverVersion}, {Precision} compute, " +
+          $"GEMM on {(UsesCublas ? cublas!.LibraryName : $"the tiled kernel: {gemmFallbackReason}")})"
         : $"{Name} (ILGPU CPU accelerator, warps of {accelerator.WarpSize}, {Precision} compute, GEMM on the tiled kernel)";
 
     // ---- storage
