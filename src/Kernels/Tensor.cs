@@ -1,14 +1,17 @@
+using ILGPU;
+
 namespace DrICL.Kernels;
 
 /// <summary>
 /// A dense, row-major float32 tensor owned by one device. Shapes are written outermost first,
-/// as in the shape comments throughout the code (`// x: [B,T,C]`). Storage is either a host array
-/// (CPU) or a block of GPU memory (CUDA); offset counts floats into either.
+/// as in the shape comments throughout the code (`// x: [B,T,C]`). Storage is a host array (CPU), an ILGPU
+/// buffer (IlgpuDevice) or a block of GPU memory (the CUDA C backend); offset counts floats into any of them.
 /// </summary>
 public sealed class Tensor
 {
     readonly float[]? host;
     readonly Cuda.CudaMemory? deviceMemory;
+    readonly Ilgpu.IlgpuMemory? ilgpuMemory;
     readonly int offset;
 
     public IDevice Device { get; }
@@ -37,15 +40,30 @@ public sealed class Tensor
         this.offset = offset;
     }
 
+    internal Tensor(IDevice device, int[] shape, Ilgpu.IlgpuMemory memory, int offset = 0)
+    {
+        Device = device;
+        Shape = shape;
+        Length = SizeOf(shape);
+        if (offset < 0 || (offset + (long)Length) * sizeof(float) > memory.Bytes)
+            throw new ArgumentException($"device buffer of {memory.Bytes} bytes cannot hold shape {Format(shape)} at offset {offset}");
+        ilgpuMemory = memory;
+        this.offset = offset;
+    }
+
     /// <summary>The storage of a CPU tensor.</summary>
     public Span<float> Span => host is null
         ? throw new InvalidOperationException($"tensor on {Device.Name} has no host storage")
         : host.AsSpan(offset, Length);
 
-    /// <summary>The address of the first element of a GPU tensor.</summary>
-    internal nint DevicePointer => deviceMemory is null
-        ? throw new InvalidOperationException($"tensor on {Device.Name} has no GPU storage")
-        : deviceMemory.Pointer + (nint)offset * sizeof(float);
+    /// <summary>The address of the first element of a GPU tensor (for cuBLAS).</summary>
+    internal nint DevicePointer => (deviceMemory?.Pointer ?? ilgpuMemory?.Buffer.NativePtr
+        ?? throw new InvalidOperationException($"tensor on {Device.Name} has no GPU storage")) + (nint)offset * sizeof(float);
+
+    /// <summary>The elements of an IlgpuDevice tensor.</summary>
+    internal ArrayView<float> View => ilgpuMemory is null
+        ? throw new InvalidOperationException($"tensor on {Device.Name} has no ILGPU storage")
+        : ilgpuMemory.Buffer.View.SubView(offset, Length);
 
     public int Rows => Length / Shape[^1];
     public int Columns => Shape[^1];
@@ -55,6 +73,7 @@ public sealed class Tensor
     {
         if (start < 0 || count < 0 || start + count > Rows) throw new ArgumentOutOfRangeException(nameof(count), $"rows {start}..{start + count} of {this}");
         int sliceOffset = offset + start * Columns;
+        if (ilgpuMemory is not null) return new Tensor(Device, [count, Columns], ilgpuMemory, sliceOffset);
         return deviceMemory is null ? new Tensor(Device, [count, Columns], host!, sliceOffset) : new Tensor(Device, [count, Columns], deviceMemory, sliceOffset);
     }
 

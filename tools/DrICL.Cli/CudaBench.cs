@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
-using DrICL.Kernels.Cuda;
+using DrICL.Kernels;
+using DrICL.Kernels.Ilgpu;
 
 namespace DrICL.Cli;
 
@@ -35,14 +36,14 @@ public static class CudaBench
         {
             int rows = parse.GetValue(batch), length = parse.GetValue(seq);
             using var opened = device.Open(parse);
-            var gpu = opened as CudaDevice ?? throw new CliError($"--device {opened.Name}: bench cuda runs on cuda or cuda:N");
+            var gpu = opened is IlgpuDevice { IsCuda: true } ilgpu ? ilgpu : throw new CliError($"--device {opened.Name}: bench cuda runs on cuda or cuda:N");
             var plan = CudaBenchPlan.Create(gpu.Precision == ComputePrecision.Bf16 ? "bf16" : "fp32", parse.GetValue(quick), rows, length);
             return Run(gpu, plan, parse.GetValue(pytorch)!, parse.GetValue(peak), parse.GetValue(json), output);
         }));
         return command;
     }
 
-    static int Run(CudaDevice gpu, CudaBenchPlan plan, string python, double? peakOverride, FileInfo? json, TextWriter output)
+    static int Run(IlgpuDevice gpu, CudaBenchPlan plan, string python, double? peakOverride, FileInfo? json, TextWriter output)
     {
         output.WriteLine($"{gpu}");
         var (peer, why) = PyTorchPeer.Run(python, plan, TimeSpan.FromMinutes(30));

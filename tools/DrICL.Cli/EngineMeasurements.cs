@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using DrICL.Kernels;
-using DrICL.Kernels.Cuda;
+using DrICL.Kernels.Ilgpu;
 using DrICL.Model;
 using DrICL.Model.Autograd;
 using DrICL.Training;
@@ -9,14 +9,15 @@ using DrICL.Training.Objectives;
 namespace DrICL.Cli;
 
 /// <summary>
-/// Our side of `dricl bench cuda`: the engine's own ops on a CudaDevice, timed with CUDA events after a
-/// warm-up (which also compiles the kernels). Memory is the allocator's bytes in use, by size class, after
-/// a full collection so that tensors dead before the measurement are not counted against it.
+/// Our side of `dricl bench cuda`: the engine's own ops on an IlgpuDevice, timed after a warm-up on the wall
+/// clock from an idle stream until it drains again (IlgpuDevice.TimeMilliseconds). Memory is the allocator's
+/// bytes in use, by size class, after a full collection so that tensors dead before the measurement are not
+/// counted against it.
 /// </summary>
 public static class EngineMeasurements
 {
     /// <summary>Mean forward and backward milliseconds of one causal attention call.</summary>
-    public static (double ForwardMs, double BackwardMs) Attention(CudaDevice d, AttentionCase c, int warmup, int reps)
+    public static (double ForwardMs, double BackwardMs) Attention(IlgpuDevice d, AttentionCase c, int warmup, int reps)
     {
         int rows = c.Batch * c.Seq, width = c.Heads * c.HeadDim;
         var shape = new AttentionShape(c.Batch, c.Seq, c.Seq, c.Heads, c.Heads, c.HeadDim);
@@ -32,7 +33,7 @@ public static class EngineMeasurements
     /// Mean milliseconds of the chunked lm_head + weighted cross-entropy, forward and backward, and the
     /// peak device bytes it took above its inputs (hidden states, lm_head), gradients included.
     /// </summary>
-    public static (double Ms, long PeakBytes) CrossEntropy(CudaDevice d, CrossEntropyCase c, int warmup, int reps)
+    public static (double Ms, long PeakBytes) CrossEntropy(IlgpuDevice d, CrossEntropyCase c, int warmup, int reps)
     {
         var h = Random(d, 5, c.Tokens, c.Hidden);
         var w = Random(d, 6, c.Vocab, c.Hidden, scale: 0.02f);
@@ -60,7 +61,7 @@ public static class EngineMeasurements
     /// backward, gradient clipping, AdamW), and the peak device bytes during the timed steps (weights,
     /// gradients and optimizer state included).
     /// </summary>
-    public static (double Ms, long PeakBytes, long Parameters) TrainStep(CudaDevice d, TrainCase c, int warmup, int reps)
+    public static (double Ms, long PeakBytes, long Parameters) TrainStep(IlgpuDevice d, TrainCase c, int warmup, int reps)
     {
         var model = ModelInit.Random(c.ToConfig(), d, seed: 1);
         var batch = RandomBatch(c.Batch, c.Seq, c.VocabSize);
@@ -89,7 +90,7 @@ public static class EngineMeasurements
         return new TokenBatch(rows, seq, ids, labels, new int[ids.Length], new int[ids.Length], positions);
     }
 
-    static double Time(CudaDevice d, int warmup, int reps, Action body)
+    static double Time(IlgpuDevice d, int warmup, int reps, Action body)
     {
         for (int i = 0; i < warmup; i++) body();
         return d.TimeMilliseconds(() =>
@@ -99,7 +100,7 @@ public static class EngineMeasurements
     }
 
     /// <summary>Waits for the GPU and collects dead tensors; returns the bytes still in use.</summary>
-    static long Settle(CudaDevice d)
+    static long Settle(IlgpuDevice d)
     {
         d.Synchronize();
         GC.Collect();
@@ -107,7 +108,7 @@ public static class EngineMeasurements
         return d.BytesInUse;
     }
 
-    static Tensor Random(CudaDevice d, int seed, int rows, int columns, float scale = 1f)
+    static Tensor Random(IlgpuDevice d, int seed, int rows, int columns, float scale = 1f)
     {
         var rng = new Random(seed);
         var values = new float[(long)rows * columns];

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using DrICL.Kernels.Ilgpu;
 
 namespace DrICL.Kernels.Cuda;
 
@@ -53,13 +54,13 @@ internal sealed class CudaMemory
 internal sealed class CudaAllocator
 {
     readonly nint stream;
-    readonly BlockCache cache;
+    readonly BlockCache<nint> cache;
     readonly ConcurrentQueue<(nint Pointer, long Bytes)> released = new();
 
     public CudaAllocator(nint stream)
     {
         this.stream = stream;
-        cache = new BlockCache(AllocateBlock, pointer => CudaDriver.Check(CudaDriver.cuMemFree(pointer), "cuMemFree_v2"));
+        cache = new BlockCache<nint>(AllocateBlock, pointer => CudaDriver.Check(CudaDriver.cuMemFree(pointer), "cuMemFree_v2"));
     }
 
     /// <summary>Bytes of blocks held by live (or not yet finalized) tensors, by size class.</summary>

@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using DrICL.Kernels.Ilgpu;
+using static DrICL.Kernels.DeviceChecks;
 
 namespace DrICL.Kernels.Cuda;
 
@@ -248,7 +250,7 @@ public sealed unsafe class CudaDevice : IDevice
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, AttentionShape shape, AttentionMask mask)
     {
         Enter();
-        CheckAttention(shape, mask, q, k, v, o, lse);
+        DeviceChecks.Attention(shape, mask, q, k, v, o, lse);
         var (segments, sequences) = UploadInts(mask.SegmentIds, mask.SequenceIds);
         if (UsesBf16Attention(shape.HeadDim, backward: false))
             CudaAttentionBf16.Forward(modules, stream, Ptr(q), Ptr(k), Ptr(v), segments, sequences, Ptr(o), Ptr(lse), shape, mask);
@@ -259,7 +261,7 @@ public sealed unsafe class CudaDevice : IDevice
     public void AttentionBackward(Tensor dO, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor dq, Tensor dk, Tensor dv, AttentionShape shape, AttentionMask mask)
     {
         Enter();
-        CheckAttention(shape, mask, q, k, v, o, lse);
+        DeviceChecks.Attention(shape, mask, q, k, v, o, lse);
         SameLength(dO, q); SameLength(dq, q); SameLength(dk, k); SameLength(dv, v);
         var (segments, sequences) = UploadInts(mask.SegmentIds, mask.SequenceIds);
         nint delta = FloatScratch(lse.Length); // delta_i = dO_i . O_i, one per lse entry
@@ -283,7 +285,7 @@ public sealed unsafe class CudaDevice : IDevice
     public void CrossEntropy(Tensor logits, int[] labels, Tensor nll, Tensor lse)
     {
         Enter();
-        CheckLabels(logits, labels);
+        DeviceChecks.Labels(logits, labels);
         Require(nll.Length == logits.Rows && lse.Length == logits.Rows, $"cross-entropy outputs {nll}, {lse} do not fit {logits}");
         var labelsOnDevice = UploadInts(labels);
         Kernel("cross_entropy.cu", "cross_entropy_forward").Launch(stream, new Grid(logits.Rows), Threads, 0,
@@ -293,7 +295,7 @@ public sealed unsafe class CudaDevice : IDevice
     public void CrossEntropyBackward(Tensor logits, int[] labels, Tensor lse, Tensor weights, Tensor dlogits)
     {
         Enter();
-        CheckLabels(logits, labels);
+        DeviceChecks.Labels(logits, labels);
         Require(lse.Length == logits.Rows && weights.Length == logits.Rows && dlogits.Length == logits.Length,
             $"cross-entropy backward shapes do not fit: logits {logits}, lse {lse}, weights {weights}, dlogits {dlogits}");
         var labelsOnDevice = UploadInts(labels);
@@ -445,34 +447,4 @@ public sealed unsafe class CudaDevice : IDevice
     }
 
     static nuint Bytes(int count) => (nuint)count * sizeof(float);
-
-    static void CheckAttention(AttentionShape s, AttentionMask mask, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse)
-    {
-        s.Validate();
-        long qLength = (long)s.Batch * s.QueryLength * s.Heads * s.HeadDim, kLength = (long)s.Batch * s.KeyLength * s.KvHeads * s.HeadDim;
-        Require(q.Length == qLength && o.Length == qLength && k.Length == kLength && v.Length == kLength && lse.Length == (long)s.Batch * s.Heads * s.QueryLength,
-            $"attention tensors q {q}, k {k}, v {v}, o {o}, lse {lse} do not fit {s}");
-        Require(mask.SegmentIds is null || mask.SegmentIds.Length == s.Batch * s.KeyLength,
-            $"{mask.SegmentIds?.Length} segment ids for {s.Batch}x{s.KeyLength} keys");
-        Require(mask.SequenceIds is null || mask.SequenceIds.Length == s.Batch * s.KeyLength,
-            $"{mask.SequenceIds?.Length} sequence ids for {s.Batch}x{s.KeyLength} keys");
-    }
-
-    static void CheckLabels(Tensor logits, int[] labels)
-    {
-        Require(labels.Length == logits.Rows, $"{labels.Length} labels for {logits}");
-        foreach (var label in labels)
-            if (label != Cpu.CrossEntropy.IgnoreIndex) Cpu.CrossEntropy.CheckLabel(label, logits.Columns);
-    }
-
-    static void SameLength(Tensor a, Tensor b)
-    {
-        if (a.Length != b.Length) throw new ArgumentException($"{a} and {b} differ in size");
-    }
-
-    // Shapes are checked on the host: a mismatch on the GPU would be a silent out-of-bounds write.
-    static void Require(bool condition, string message)
-    {
-        if (!condition) throw new ArgumentException(message);
-    }
 }

@@ -1,3 +1,4 @@
+using DrICL.Kernels;
 using DrICL.Kernels.Cuda;
 using NUnit.Framework;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace DrICL.Kernels.Cuda;
+namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
 /// cuBLAS for the engine's matrix multiplies, through cublasGemmEx on fp32 matrices: with
@@ -9,6 +9,9 @@ namespace DrICL.Kernels.Cuda;
 /// accumulation, so fp32 master weights feed a bf16 product. cuBLAS is column-major and the engine is
 /// row-major; a row-major C = A B is the column-major Cᵀ = Bᵀ Aᵀ, so the call passes B first, A second,
 /// and swaps M and N (<see cref="RowMajor"/>). Libraries are probed newest first; DRICL_CUBLAS names a file instead.
+/// The handle belongs to the CUDA context current when it is made (ILGPU's own: create it while the
+/// accelerator is bound) and queues on the stream it is given (ILGPU's CudaStream.StreamPtr).
+/// ILGPU.Algorithms' CuBlas has no GemmEx (so no bf16 inputs with fp32 compute) and binds only up to .so.12.
 /// </summary>
 internal sealed unsafe class Cublas : IDisposable
 {
@@ -76,7 +79,7 @@ internal sealed unsafe class Cublas : IDisposable
     {
         if (status == 0) return;
         string name = statusName != null ? Marshal.PtrToStringUTF8((nint)statusName(status)) ?? "" : "";
-        throw new CudaException(call, name.Length > 0 ? name : $"CUBLAS_STATUS_{status}");
+        throw new ILGPU.Runtime.Cuda.CudaException($"{call}: {(name.Length > 0 ? name : $"CUBLAS_STATUS_{status}")}");
     }
 
     public void Dispose()

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace DrICL.Kernels.Cuda;
+namespace DrICL.Kernels;
 
 /// <summary>
 /// Finds a versioned CUDA library (NVRTC, cuBLAS) by trying sonames newest first, so one build runs on

@@ -1,4 +1,4 @@
-namespace DrICL.Kernels.Cuda;
+namespace DrICL.Kernels;
 
 /// <summary>
 /// How a CudaDevice does its arithmetic. Tensors are fp32 in memory either way (the master weights, the

@@ -1,10 +1,10 @@
-using DrICL.Kernels.Cuda;
+using DrICL.Kernels;
+using DrICL.Kernels.Ilgpu;
 using NUnit.Framework;
 
-namespace DrICL.Tests.Cuda;
+namespace DrICL.Tests.Ilgpu;
 
 /// <summary>The caching allocator's size classes and bookkeeping, over a fake device that hands out numbered blocks.</summary>
-[Category("Cuda")]
 public class BlockCacheTests
 {
     sealed class FakeDevice
@@ -61,7 +61,7 @@ public class BlockCacheTests
     public void AReturnedBlockServesTheNextRequestOfItsClass()
     {
         var device = new FakeDevice();
-        var cache = new BlockCache(device.Allocate, device.Free);
+        var cache = new BlockCache<nint>(device.Allocate, device.Free);
         nint a = cache.Take(1000);
         cache.Return(a, 1000);
         Assert.That(cache.Take(1020), Is.EqualTo(a), "1000 and 1020 bytes share the 1024 class");
@@ -76,7 +76,7 @@ public class BlockCacheTests
     public void BytesInUseAndPeakFollowTakeAndReturn()
     {
         var device = new FakeDevice();
-        var cache = new BlockCache(device.Allocate, device.Free);
+        var cache = new BlockCache<nint>(device.Allocate, device.Free);
         nint a = cache.Take(100), b = cache.Take(3 << 20);
         Assert.That(cache.BytesInUse, Is.EqualTo(512 + (4L << 20)));
         cache.Return(b, 3 << 20);
@@ -94,7 +94,7 @@ public class BlockCacheTests
     public void ReleasingTheCacheFreesOnlyCachedBlocks()
     {
         var device = new FakeDevice();
-        var cache = new BlockCache(device.Allocate, device.Free);
+        var cache = new BlockCache<nint>(device.Allocate, device.Free);
         nint kept = cache.Take(10_000);
         foreach (var bytes in new long[] { 1, 600, 5 << 20, 5 << 20 }) cache.Return(cache.Take(bytes), bytes);
         Assert.That(device.Live, Has.Count.EqualTo(4), "the two 5 MiB requests reused one block");
@@ -107,7 +107,7 @@ public class BlockCacheTests
     public void AFailedAllocationCountsNothingAndReleasingTheCacheMakesRoom()
     {
         var device = new FakeDevice { Capacity = 8L << 20 };
-        var cache = new BlockCache(device.Allocate, device.Free);
+        var cache = new BlockCache<nint>(device.Allocate, device.Free);
         cache.Return(cache.Take(6L << 20), 6L << 20);
         Assert.That(cache.Take(4L << 20), Is.EqualTo((nint)0), "the cached 6 MiB block fills the device");
         Assert.That((cache.BytesInUse, cache.BytesCached), Is.EqualTo((0L, 6L << 20)));
