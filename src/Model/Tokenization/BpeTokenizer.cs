@@ -240,14 +240,7 @@ public sealed class BpeTokenizer : ITokenizer
 
     private int ResolveSpecial(JsonElement? config, string field, string fallback, string source)
     {
-        string name = fallback;
-        if (config is { ValueKind: JsonValueKind.Object } c && c.TryGetProperty(field, out var v))
-        {
-            // tokenizer_config.json writes either "<s>" or {"content": "<s>", ...}
-            if (v.ValueKind == JsonValueKind.String) name = v.GetString()!;
-            else if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
-                name = content.GetString()!;
-        }
+        string name = config is { } c ? TokenizerConfig.TokenName(c, field) ?? fallback : fallback;
         return TokenToId(name) ?? throw new TokenizerLoadException(
             $"{source}: cannot find the {field[..3].ToUpperInvariant()} token '{name}' (not in the post_processor template, and no such token)");
     }
