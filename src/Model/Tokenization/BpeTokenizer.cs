@@ -10,7 +10,7 @@ namespace DrICL.Model.Tokenization;
 /// into words by the family's regex, each UTF-8 byte written as a character), then merged by the BPE model.
 /// Thread-safe: encoding shares only a concurrent word cache.
 /// </summary>
-public sealed class BpeTokenizer : ITokenizer
+public sealed class BpeTokenizer : EngineTokenizer
 {
     private readonly BpeModel model;
     private readonly NormalizerStep[] normalizer;
@@ -89,9 +89,9 @@ public sealed class BpeTokenizer : ITokenizer
     public static BpeTokenizer FromJson(string json, string source = "tokenizer.json") =>
         new(TokenizerJson.Parse(json, source), source, null);
 
-    public int VocabSize { get; }
-    public int BosId { get; }
-    public int EosId { get; }
+    public override int VocabSize { get; }
+    public override int BosId { get; }
+    public override int EosId { get; }
 
     /// <summary>Whether the file's post_processor adds BOS (resp. EOS) when Hugging Face encodes with special tokens.</summary>
     public bool AddsBosByDefault { get; }
@@ -104,7 +104,7 @@ public sealed class BpeTokenizer : ITokenizer
 
     public bool IsSpecial(int id) => (uint)id < (uint)special.Length && special[id];
 
-    public TokenizedText Encode(string text, bool addBos = false, bool addEos = false)
+    public override TokenizedText Encode(string text, bool addBos = false, bool addEos = false)
     {
         ArgumentNullException.ThrowIfNull(text);
         using var sink = new TokenSink(text.Length / 3 + 4);
@@ -214,7 +214,7 @@ public sealed class BpeTokenizer : ITokenizer
         return text.Chars.ToString();
     }
 
-    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
+    public override string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
     {
         var strings = new List<string>(ids.Length);
         foreach (int id in ids)

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.ML.Tokenizers;
 
 namespace DrICL.Model.Tokenization;
 
@@ -57,7 +58,7 @@ public sealed class ChatTemplate(ChatFormat format, string bosToken = "<s>", str
     }
 
     /// <summary>Renders and encodes the whole string at once (no added BOS: the template writes it).</summary>
-    public ChatEncoding Encode(IReadOnlyList<ChatMessage> messages, ITokenizer tokenizer, bool addGenerationPrompt = false)
+    public ChatEncoding Encode(IReadOnlyList<ChatMessage> messages, Tokenizer tokenizer, bool addGenerationPrompt = false)
     {
         var rendered = Render(messages, addGenerationPrompt);
         var encoded = tokenizer.Encode(rendered.Text);

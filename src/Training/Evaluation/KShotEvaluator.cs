@@ -1,6 +1,7 @@
 using DrICL.Model;
 using DrICL.Model.Tokenization;
 using DrICL.Training.Data;
+using Microsoft.ML.Tokenizers;
 
 namespace DrICL.Training.Evaluation;
 
@@ -18,7 +19,7 @@ public static class KShotEvaluator
     /// Scores every task at each k of ks, in order, until its episodes can no longer hold k demonstrations in
     /// the context (the builder had to drop some): that task's curve ends there. Returns the largest k per task.
     /// </summary>
-    public static Dictionary<string, int> Run(Transformer model, ITokenizer tokenizer, string objective, IReadOnlyList<EvalTask> tasks, IReadOnlyList<int> ks,
+    public static Dictionary<string, int> Run(Transformer model, Tokenizer tokenizer, string objective, IReadOnlyList<EvalTask> tasks, IReadOnlyList<int> ks,
         int seeds, int queriesPerSeed, int maxAnswerTokens, KShotResults results)
     {
         var reached = new Dictionary<string, int>();
@@ -38,12 +39,12 @@ public static class KShotEvaluator
     }
 
     /// <summary>The model's answer to an episode's query: greedy tokens after the query prompt, up to EOS.</summary>
-    public static string Answer(Transformer model, ITokenizer tokenizer, Episode episode, int maxAnswerTokens)
+    public static string Answer(Transformer model, Tokenizer tokenizer, Episode episode, int maxAnswerTokens)
     {
         var prompt = episode.InputIds[..episode.Query.TokenStart];
         var answer = Generation.Generate(model, prompt, maxAnswerTokens, new SamplingOptions(), tokenizer.EosId)
             .TakeWhile(id => id != tokenizer.EosId).ToArray();
         // A SentencePiece answer token may carry the space before the answer ("▁positive"): trim it.
-        return tokenizer.Decode(answer).Trim();
+        return tokenizer.Decode(answer, skipSpecialTokens: true).Trim();
     }
 }
