@@ -27,7 +27,7 @@ run)
     status=0
     dotnet .device/tests/DrICL.Tests.dll --filter "TestCategory=Gpu|TestCategory=Cuda" 2>&1 | tee "$out/parity.log" || status=1
     for precision in fp32 bf16; do
-        for fixture in tiny-llama-f32 tiny-mistral-gqa-bf16; do
+        for fixture in tiny-llama-f32 tiny-mistral-gqa-bf16 tiny-llama3-scaled; do
             dotnet .device/cli/dricl.dll check-reference ".device/tests/fixtures/models/$fixture" --device cuda --precision $precision \
                 2>&1 | tee "$out/check-$fixture-$precision.log" || status=1
         done

@@ -35,8 +35,8 @@ public interface IDevice : IDisposable
     // dy: [N,C] -> dx: [N,C], dw: [C] (accumulated)
     void RmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, Tensor dw);
 
-    // x: [B,T,H,D] rotated in place by positions [B,T]; inverse rotates back (the backward pass).
-    void Rope(Tensor x, int[] positions, int batch, int seq, int heads, int headDim, float theta, bool inverse);
+    // x: [B,T,H,D] rotated in place by positions [B,T], pair i by pos * frequencies.Inverse[i]; inverse rotates back (the backward pass).
+    void Rope(Tensor x, int[] positions, int batch, int seq, int heads, int headDim, RopeFrequencies frequencies, bool inverse);
 
     // gate, up: [N,F] -> h: [N,F] = silu(gate) * up
     void SwiGlu(Tensor gate, Tensor up, Tensor h);

@@ -1,3 +1,4 @@
+using DrICL.Kernels;
 using System.Text;
 using System.Text.Json;
 
@@ -5,13 +6,14 @@ namespace DrICL.Model;
 
 /// <summary>
 /// The shape and hyperparameters of a Llama or Mistral decoder, as in a Hugging Face <c>config.json</c>.
-/// Mistral is Llama plus an optional sliding attention window. Features the engine does not implement
-/// (other activations, RoPE scaling, biases, a head_dim other than hidden/heads) are rejected rather
-/// than silently ignored.
+/// Mistral is Llama plus an optional sliding attention window; Llama 3 adds its RoPE scaling and may set
+/// head_dim apart from hidden/heads. Features the engine does not implement (other activations, other RoPE
+/// scalings, biases) are rejected rather than silently ignored.
 /// </summary>
 public sealed record ModelConfig
 {
     static readonly string[] SupportedDtypes = ["float32", "bfloat16", "float16"];
+    static readonly string[] SupportedRopeTypes = ["default", "llama3"];
 
     /// <summary>"llama" or "mistral".</summary>
     public string ModelType { get; }
@@ -22,9 +24,14 @@ public sealed record ModelConfig
     public int Heads { get; }
     /// <summary>Key/value heads: Heads for multi-head attention, fewer for grouped-query, 1 for multi-query.</summary>
     public int KvHeads { get; }
-    public int HeadDim => HiddenSize / Heads;
+    /// <summary>config.json's head_dim, else hidden_size / num_attention_heads.</summary>
+    public int HeadDim { get; }
     public float RmsNormEps { get; }
     public float RopeTheta { get; }
+    /// <summary>Llama 3's rope_scaling; null = plain RoPE.</summary>
+    public Llama3RopeScaling? RopeScaling { get; }
+    /// <summary>The inverse frequencies every attention layer rotates by, from RopeTheta, HeadDim and RopeScaling.</summary>
+    public RopeFrequencies Rope { get; }
     /// <summary>Keys visible to a query, itself included; null = unlimited (plain causal).</summary>
     public int? SlidingWindow { get; }
     public bool TieWordEmbeddings { get; }
@@ -37,7 +44,7 @@ public sealed record ModelConfig
     public ModelConfig(int vocabSize, int hiddenSize, int intermediateSize, int layers, int heads, int? kvHeads = null,
         float rmsNormEps = 1e-5f, float ropeTheta = 10000f, int? slidingWindow = null, bool tieWordEmbeddings = false,
         string torchDtype = "float32", int maxPositionEmbeddings = 2048, int bosTokenId = 1, int eosTokenId = 2,
-        string modelType = "llama")
+        string modelType = "llama", int? headDim = null, Llama3RopeScaling? ropeScaling = null)
     {
         static void Require(bool ok, string problem) { if (!ok) throw new ArgumentException(problem); }
 
@@ -48,9 +55,11 @@ public sealed record ModelConfig
         Require(layers > 0, $"num_hidden_layers {layers} is not positive");
         Require(heads > 0, $"num_attention_heads {heads} is not positive");
         Require(kvHeads is null or > 0, $"num_key_value_heads {kvHeads} is not positive");
-        Require(hiddenSize % heads == 0, $"num_attention_heads {heads} does not divide hidden_size {hiddenSize}");
+        Require(headDim is not null || hiddenSize % heads == 0, $"num_attention_heads {heads} does not divide hidden_size {hiddenSize}");
         Require(heads % (kvHeads ?? heads) == 0, $"num_key_value_heads {kvHeads} does not divide num_attention_heads {heads}");
-        Require(hiddenSize / heads % 2 == 0, $"head dim {hiddenSize / heads} is odd; RoPE rotates pairs");
+        int dim = headDim ?? hiddenSize / heads;
+        Require(dim > 0, $"head_dim {dim} is not positive");
+        Require(dim % 2 == 0, $"head dim {dim} is odd; RoPE rotates pairs");
         Require(float.IsFinite(rmsNormEps) && rmsNormEps > 0, $"rms_norm_eps {rmsNormEps} is not positive");
         Require(float.IsFinite(ropeTheta) && ropeTheta > 0, $"rope_theta {ropeTheta} is not positive");
         Require(slidingWindow is null or > 0, $"sliding_window {slidingWindow} is not positive");
@@ -58,6 +67,7 @@ public sealed record ModelConfig
         Require(SupportedDtypes.Contains(torchDtype), $"unsupported torch_dtype '{torchDtype}' (supported: {string.Join(", ", SupportedDtypes)})");
         Require(maxPositionEmbeddings > 0, $"max_position_embeddings {maxPositionEmbeddings} is not positive");
         Require(bosTokenId >= 0 && eosTokenId >= 0, $"bos_token_id {bosTokenId} / eos_token_id {eosTokenId} is negative");
+        ropeScaling?.Validate();
 
         ModelType = modelType;
         VocabSize = vocabSize;
@@ -66,8 +76,11 @@ public sealed record ModelConfig
         Layers = layers;
         Heads = heads;
         KvHeads = kvHeads ?? heads;
+        HeadDim = dim;
         RmsNormEps = rmsNormEps;
         RopeTheta = ropeTheta;
+        RopeScaling = ropeScaling;
+        Rope = RopeFrequencies.Create(ropeTheta, dim, ropeScaling);
         SlidingWindow = slidingWindow;
         TieWordEmbeddings = tieWordEmbeddings;
         TorchDtype = torchDtype;
@@ -95,21 +108,17 @@ public sealed record ModelConfig
             string modelType = config.ModelType();
 
             config.Reject("hidden_act", v => v.ValueKind == JsonValueKind.String && v.GetString() == "silu", "only silu is supported");
-            config.Reject("rope_scaling", _ => false, "RoPE scaling is not supported");
             config.Reject("attention_bias", v => v.ValueKind == JsonValueKind.False, "attention biases are not supported");
             config.Reject("mlp_bias", v => v.ValueKind == JsonValueKind.False, "MLP biases are not supported");
-            int hidden = config.Int("hidden_size"), heads = config.Int("num_attention_heads");
-            config.Reject("head_dim", v => heads > 0 && v.TryGetInt32(out int d) && d == hidden / heads,
-                $"only head_dim = hidden_size / num_attention_heads = {(heads > 0 ? hidden / heads : 0)} is supported");
 
             try
             {
                 return new ModelConfig(
                     vocabSize: config.Int("vocab_size"),
-                    hiddenSize: hidden,
+                    hiddenSize: config.Int("hidden_size"),
                     intermediateSize: config.Int("intermediate_size"),
                     layers: config.Int("num_hidden_layers"),
-                    heads: heads,
+                    heads: config.Int("num_attention_heads"),
                     kvHeads: config.IntOrNull("num_key_value_heads"),
                     rmsNormEps: config.Float("rms_norm_eps"),
                     ropeTheta: config.FloatOrNull("rope_theta") ?? 10000f,
@@ -121,7 +130,9 @@ public sealed record ModelConfig
                     maxPositionEmbeddings: config.Int("max_position_embeddings"),
                     bosTokenId: config.IntOrNull("bos_token_id") ?? 1,
                     eosTokenId: config.IntOrNull("eos_token_id") ?? 2,
-                    modelType: modelType);
+                    modelType: modelType,
+                    headDim: config.IntOrNull("head_dim"),
+                    ropeScaling: config.RopeScaling());
             }
             catch (ArgumentException e) { throw new ModelConfigException(sourceName, e.Message); }
         }
@@ -152,6 +163,16 @@ public sealed record ModelConfig
             json.WriteNumber("head_dim", HeadDim);
             json.WriteNumber("rms_norm_eps", RmsNormEps);
             json.WriteNumber("rope_theta", RopeTheta);
+            if (RopeScaling is { } scaling)
+            {
+                json.WriteStartObject("rope_scaling");
+                json.WriteString("rope_type", "llama3");
+                json.WriteNumber("factor", scaling.Factor);
+                json.WriteNumber("low_freq_factor", scaling.LowFreqFactor);
+                json.WriteNumber("high_freq_factor", scaling.HighFreqFactor);
+                json.WriteNumber("original_max_position_embeddings", scaling.OriginalMaxPositionEmbeddings);
+                json.WriteEndObject();
+            }
             if (SlidingWindow is int window) json.WriteNumber("sliding_window", window);
             else json.WriteNull("sliding_window");
             json.WriteBoolean("tie_word_embeddings", TieWordEmbeddings);
@@ -161,7 +182,7 @@ public sealed record ModelConfig
     }
 
     /// <summary>Typed access to config.json fields, with errors that name the file and the field.</summary>
-    readonly struct ConfigJson(JsonElement root, string source)
+    readonly struct ConfigJson(JsonElement root, string source, string prefix = "")
     {
         static readonly Dictionary<string, string> ModelTypeOf = new()
         {
@@ -176,24 +197,41 @@ public sealed record ModelConfig
         /// <summary>The field's value, or null when it is absent or JSON null.</summary>
         JsonElement? Value(string key) => root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
-        public int Int(string key) => IntOrNull(key) ?? throw Error($"missing required field {key}");
-        public float Float(string key) => FloatOrNull(key) ?? throw Error($"missing required field {key}");
+        public int Int(string key) => IntOrNull(key) ?? throw Error($"missing required field {prefix}{key}");
+        public float Float(string key) => FloatOrNull(key) ?? throw Error($"missing required field {prefix}{key}");
 
         public int? IntOrNull(string key) => Value(key) is { } v
-            ? (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : throw Error($"{key} is not an integer: {v.GetRawText()}"))
+            ? (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : throw Error($"{prefix}{key} is not an integer: {v.GetRawText()}"))
             : null;
 
         public float? FloatOrNull(string key) => Value(key) is { } v
-            ? (v.ValueKind == JsonValueKind.Number ? (float)v.GetDouble() : throw Error($"{key} is not a number: {v.GetRawText()}"))
+            ? (v.ValueKind == JsonValueKind.Number ? (float)v.GetDouble() : throw Error($"{prefix}{key} is not a number: {v.GetRawText()}"))
             : null;
 
         public bool? BoolOrNull(string key) => Value(key) is { } v
-            ? (v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : throw Error($"{key} is not a boolean: {v.GetRawText()}"))
+            ? (v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : throw Error($"{prefix}{key} is not a boolean: {v.GetRawText()}"))
             : null;
 
         public string? StringOrNull(string key) => Value(key) is { } v
-            ? (v.ValueKind == JsonValueKind.String ? v.GetString() : throw Error($"{key} is not a string: {v.GetRawText()}"))
+            ? (v.ValueKind == JsonValueKind.String ? v.GetString() : throw Error($"{prefix}{key} is not a string: {v.GetRawText()}"))
             : null;
+
+        /// <summary>
+        /// rope_scaling: null, absent or rope_type "default" is plain RoPE; "llama3" reads its four fields;
+        /// any other type is an error naming the supported ones. Older configs spell rope_type "type".
+        /// </summary>
+        public Llama3RopeScaling? RopeScaling()
+        {
+            if (Value("rope_scaling") is not { } v) return null;
+            if (v.ValueKind != JsonValueKind.Object) throw Error($"rope_scaling is not an object: {v.GetRawText()}");
+            var scaling = new ConfigJson(v, source, "rope_scaling.");
+            string? type = scaling.StringOrNull("rope_type") ?? scaling.StringOrNull("type");
+            if (type == "default") return null;
+            if (type != "llama3")
+                throw Error($"unsupported rope_scaling type '{type ?? "(none)"}' (supported: {string.Join(", ", SupportedRopeTypes)})");
+            return new Llama3RopeScaling(scaling.Float("factor"), scaling.Float("low_freq_factor"), scaling.Float("high_freq_factor"),
+                scaling.Int("original_max_position_embeddings"));
+        }
 
         /// <summary>Throws when the field is present, not null, and not a value the engine supports.</summary>
         public void Reject(string key, Func<JsonElement, bool> supported, string reason)

@@ -93,8 +93,8 @@ public sealed class Transformer
         {
             var b = blocks[l];
             var hn = Ops.RmsNorm(tape, x, b.InputNorm, cfg.RmsNormEps);
-            var q = Ops.Rope(tape, Ops.Linear(tape, hn, b.Q), positions, batch, seq, h, hd, cfg.RopeTheta);   // q: [N, H*D]
-            var k = Ops.Rope(tape, Ops.Linear(tape, hn, b.K), positions, batch, seq, kv, hd, cfg.RopeTheta);  // k: [N, KV*D]
+            var q = Ops.Rope(tape, Ops.Linear(tape, hn, b.Q), positions, batch, seq, h, hd, cfg.Rope);   // q: [N, H*D]
+            var k = Ops.Rope(tape, Ops.Linear(tape, hn, b.K), positions, batch, seq, kv, hd, cfg.Rope);  // k: [N, KV*D]
             var v = Ops.Linear(tape, hn, b.V);                                                                 // v: [N, KV*D]
             if (cache is not null) (k, v) = cache.Append(l, k.Value, v.Value);
             var attn = Ops.Attention(tape, q, k, v, shape, mask);                  // attn: [N, H*D]

@@ -4,6 +4,7 @@ using DrICL.Model;
 using DrICL.Model.Tokenization;
 using DrICL.Training.Data;
 using DrICL.Training.Evaluation;
+using Microsoft.ML.Tokenizers;
 
 namespace DrICL.Cli;
 
@@ -20,7 +21,7 @@ public static class EvalCommand
     public static Command Create()
     {
         var model = new Option<DirectoryInfo>("--model") { Description = "Hugging Face model folder", Required = true };
-        var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json (default: the model folder's)" };
+        var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json or tokenizer.model (default: the model folder's tokenizer.json, else its tokenizer.model)" };
         var tasks = new Option<FileInfo>("--tasks") { Description = "task pool JSONL", Required = true };
         var output = new Option<DirectoryInfo>("--out") { Description = "where results.json and report.html go", Required = true };
         var shots = IntListOption.Create("--k", DefaultShots, 0, 100_000, "shots to evaluate; those that do not fit --seq are dropped");
@@ -37,7 +38,7 @@ public static class EvalCommand
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var folder = parse.GetValue(model)!.FullName;
-            var tok = TrainCommand.LoadTokenizer(parse.GetValue(tokenizer)?.FullName ?? Path.Combine(folder, "tokenizer.json"));
+            var tok = TrainCommand.LoadTokenizer(parse.GetValue(tokenizer)?.FullName ?? folder);
             var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
             TrainCommand.CheckCompatible(config, tok, folder);
             TrainCommand.CheckContext(config, parse.GetValue(seq), folder);
@@ -75,7 +76,7 @@ public static class EvalCommand
         _ => Metric.ExactMatch,
     };
 
-    static EvalTask Task(TaskSplit split, ITokenizer tokenizer, int queriesPerSeed, int seq)
+    static EvalTask Task(TaskSplit split, Tokenizer tokenizer, int queriesPerSeed, int seq)
     {
         var builder = new EpisodeBuilder(tokenizer);
         return new EvalTask(split.Task.Name, MetricFor(split.Task.Kind), (k, seed, q) =>

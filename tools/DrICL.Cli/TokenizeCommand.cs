@@ -97,24 +97,34 @@ public static class TokenizeCommand
         return matching == total ? 0 : 1;
     }
 
-    /// <summary>Each case: the template rendered with the tokenizer's BOS/EOS strings, and its encoding without added specials.</summary>
+    /// <summary>
+    /// Each case: the template rendered with the tokenizer's BOS/EOS strings (and add_generation_prompt, when
+    /// given), and its encoding without added specials. A template named in the file's "templates" map is
+    /// recognized by its Jinja source, as a model's tokenizer_config.json would be; otherwise by its name.
+    /// </summary>
     private static int CheckChatCases(BpeTokenizer tokenizer, string path, TextWriter output)
     {
         using var doc = ReadJson(path);
         string bos = tokenizer.IdToToken(tokenizer.BosId)!, eos = tokenizer.IdToToken(tokenizer.EosId)!;
+        var jinja = doc.RootElement.TryGetProperty("templates", out var templates) && templates.ValueKind == JsonValueKind.Object
+            ? templates.EnumerateObject().ToDictionary(t => t.Name, t => Text(templates, t.Name, path))
+            : [];
         int total = 0, matching = 0;
         foreach (var c in Cases(doc, path))
         {
             string name = Text(c, "template", path);
-            ChatFormat format;
+            ChatTemplate template;
             try
             {
-                format = ChatTemplate.ParseFormat(name);
+                template = jinja.TryGetValue(name, out var source)
+                    ? ChatTemplateCatalog.FromJinja(source, bos, eos)
+                    : new ChatTemplate(ChatTemplate.ParseFormat(name), bos, eos);
             }
             catch (ArgumentException e)
             {
-                throw new CliError($"{path}: case {total}: {e.Message}");
+                throw new CliError($"{path}: case {total} ({name}): {e.Message}");
             }
+            bool generationPrompt = c.TryGetProperty("add_generation_prompt", out var prompt) && prompt.ValueKind == JsonValueKind.True;
             var messagesJson = Field(c, "messages", path);
             if (messagesJson.ValueKind != JsonValueKind.Array) throw new CliError($"{path}: case {total}: messages is not an array");
             var messages = messagesJson.EnumerateArray().Select(m => new ChatMessage(Text(m, "role", path), Text(m, "content", path))).ToList();
@@ -123,7 +133,7 @@ public static class TokenizeCommand
             bool ok = true;
             try
             {
-                var encoding = new ChatTemplate(format, bos, eos).Encode(messages, tokenizer);
+                var encoding = template.Encode(messages, tokenizer, generationPrompt);
                 if (encoding.Text != rendered)
                 {
                     ok = false;

@@ -5,6 +5,7 @@ using DrICL.Model.Tokenization;
 using DrICL.Training;
 using DrICL.Training.Data;
 using DrICL.Training.Objectives;
+using Microsoft.ML.Tokenizers;
 
 namespace DrICL.Cli;
 
@@ -18,7 +19,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var model = new Option<DirectoryInfo>("--model") { Description = "Hugging Face model folder (config.json, safetensors, tokenizer.json)", Required = true };
-        var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json (default: the model folder's)" };
+        var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json or tokenizer.model (default: the model folder's tokenizer.json, else its tokenizer.model)" };
         var icl = new Option<FileInfo?>("--icl") { Description = "ICL-50 JSONL: one many-shot episode per line" };
         var tasks = new Option<FileInfo?>("--tasks") { Description = "task pool JSONL: episodes are sampled from each task's train split" };
         var output = new Option<DirectoryInfo>("--out") { Description = "output folder", Required = true };
@@ -48,7 +49,7 @@ public static class TrainCommand
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var folder = parse.GetValue(model)!.FullName;
-            var tok = LoadTokenizer(parse.GetValue(tokenizer)?.FullName ?? Path.Combine(folder, "tokenizer.json"));
+            var tok = LoadTokenizer(parse.GetValue(tokenizer)?.FullName ?? folder);
             var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
             CheckCompatible(config, tok, folder);
             CheckContext(config, parse.GetValue(seq), folder);
@@ -76,7 +77,7 @@ public static class TrainCommand
             console.WriteLine($"training {config.ModelType} ({net.ParameterCount / 1e6:F1}M parameters) with {goal.Name} on {data.Description}, {total} steps x {options.GradAccumulation} x {rows} rows of {data.Seq} tokens, from step {trainer.Step}");
             var records = trainer.Run();
             ModelSaver.SaveFolder(net, outDir);
-            File.Copy(tok.Source, Path.Combine(outDir, "tokenizer.json"), overwrite: true);
+            File.Copy(tok.Source, Path.Combine(outDir, Path.GetFileName(tok.Source)), overwrite: true);
             if (records.Count > 0) console.WriteLine($"final loss {records[^1].Loss:F4} after step {records[^1].Step}, {records[^1].TokensPerSecond:F0} tokens/s");
             console.WriteLine($"wrote {outDir}");
             return 0;
@@ -120,8 +121,12 @@ public static class TrainCommand
             throw new CliError($"--seq {seq}: the model in {folder} has max_position_embeddings {config.MaxPositionEmbeddings}");
     }
 
-    public static LoadedTokenizer LoadTokenizer(string path) =>
-        new(TokenizeCommand.LoadTokenizer(path), path);
+    /// <summary>A tokenizer file, or a model folder's (tokenizer.json, else tokenizer.model); a known difference from Hugging Face is warned on stderr.</summary>
+    public static LoadedTokenizer LoadTokenizer(string path)
+    {
+        string file = TokenizerFiles.Resolve(path);
+        return new(TokenizerFiles.Load(file, warning => Console.Error.WriteLine($"warning: {warning}")), file);
+    }
 
     /// <summary>The tokenizer must produce only ids the model has, with the model's BOS and EOS.</summary>
     public static void CheckCompatible(ModelConfig config, LoadedTokenizer tok, string folder)
@@ -132,7 +137,7 @@ public static class TrainCommand
             throw new CliError($"{tok.Source}: BOS/EOS ids {tok.Tokenizer.BosId}/{tok.Tokenizer.EosId} differ from the model's {config.BosTokenId}/{config.EosTokenId} in {folder}");
     }
 
-    static TrainingData LoadData(FileInfo? icl, FileInfo? tasks, ITokenizer tok, int seq, int maxShots, ulong seed, JsonlReadMode mode, TextWriter console)
+    static TrainingData LoadData(FileInfo? icl, FileInfo? tasks, Tokenizer tok, int seq, int maxShots, ulong seed, JsonlReadMode mode, TextWriter console)
     {
         if ((icl is null) == (tasks is null)) throw new CliError("give exactly one of --icl FILE and --tasks FILE");
         if (icl is not null)
@@ -155,4 +160,4 @@ public static class TrainCommand
 }
 
 /// <summary>A tokenizer and the file it came from (copied next to the trained weights).</summary>
-public sealed record LoadedTokenizer(BpeTokenizer Tokenizer, string Source);
+public sealed record LoadedTokenizer(Tokenizer Tokenizer, string Source);

@@ -69,8 +69,8 @@ public sealed class CpuDevice : IDevice
     public void RmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, Tensor dw) =>
         Cpu.RmsNorm.Backward(dy.Span, x.Span, w.Span, rstd.Span, dx.Span, dw.Span, x.Rows, x.Columns);
 
-    public void Rope(Tensor x, int[] positions, int batch, int seq, int heads, int headDim, float theta, bool inverse) =>
-        Cpu.Rope.Apply(x.Span, positions, batch, seq, heads, headDim, theta, inverse);
+    public void Rope(Tensor x, int[] positions, int batch, int seq, int heads, int headDim, RopeFrequencies frequencies, bool inverse) =>
+        Cpu.Rope.Apply(x.Span, positions, batch, seq, heads, headDim, frequencies, inverse);
 
     public void SwiGlu(Tensor gate, Tensor up, Tensor h) => Cpu.SwiGlu.Forward(gate.Span, up.Span, h.Span);
 

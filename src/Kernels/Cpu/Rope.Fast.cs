@@ -1,5 +1,5 @@
-// RoPE, fast path. The angles depend only on (theta, headDim, position), so they live in a table per
-// (theta, headDim), built from the same float32 expressions as Rope.Angle (so results match the
+// RoPE, fast path. The angles depend only on the frequencies and the position, so they live in a table per
+// RopeFrequencies, built from the same float32 expressions as Rope.Angle (so results match the
 // reference bit for bit) and grown, copy-on-write, to the largest position seen. Each head is then
 // x0' = x0 cos - x1 sin, x1' = x1 cos + x0 sin over its two halves in Vector512/Vector256 steps with a
 // scalar tail (no FMA contraction, to keep the reference's rounding). Rows of [B*T] run one range per core.
@@ -12,14 +12,15 @@ namespace DrICL.Kernels.Cpu;
 public static partial class Rope
 {
     // x: [B,T,H,D] in place, positions: [B,T]
-    public static unsafe void Apply(Span<float> x, ReadOnlySpan<int> positions, int b, int t, int h, int d, float theta, bool inverse)
+    public static unsafe void Apply(Span<float> x, ReadOnlySpan<int> positions, int b, int t, int h, int d, RopeFrequencies frequencies, bool inverse)
     {
+        CheckHeadDim(d, frequencies);
         int rows = b * t, half = d / 2;
         Work.Need(x.Length, (long)rows * h * d, nameof(x));
         Work.Need(positions.Length, rows, nameof(positions));
         int maxPos = 0;
         foreach (var p in positions[..rows]) maxPos = Math.Max(maxPos, p);
-        var table = AngleTable.Get(theta, d, maxPos + 1);
+        var table = AngleTable.Get(frequencies, maxPos + 1);
         fixed (float* px = x, pcos = table.Cos, psin = table.Sin)
         fixed (int* ppos = positions)
         {
@@ -33,7 +34,7 @@ public static partial class Rope
                     float* cos = (float*)coss + (nint)pos * half, sin = (float*)sins + (nint)pos * half;
                     if (pos < 0)
                     {
-                        for (int i = 0; i < half; i++) (sinRow[i], cosRow[i]) = Angle(pos, i, d, theta);
+                        for (int i = 0; i < half; i++) (sinRow[i], cosRow[i]) = Angle(pos, frequencies.Inverse[i]);
                         cos = cosRow;
                         sin = sinRow;
                     }
@@ -76,17 +77,17 @@ public static partial class Rope
         }
     }
 
-    /// <summary>cos and sin of every (position, pair) for one (theta, headDim), [positions, D/2] row-major.</summary>
+    /// <summary>cos and sin of every (position, pair) for one set of frequencies, [positions, D/2] row-major.</summary>
     sealed class AngleTable
     {
-        static readonly ConcurrentDictionary<(float Theta, int D), AngleTable> tables = new();
+        static readonly ConcurrentDictionary<RopeFrequencies, AngleTable> tables = new();
 
         public readonly float[] Cos, Sin;
         readonly int positions;
 
-        AngleTable(float theta, int d, int positions, AngleTable? grown)
+        AngleTable(RopeFrequencies frequencies, int positions, AngleTable? grown)
         {
-            int half = d / 2, have = grown?.positions ?? 0;
+            int half = frequencies.Inverse.Length, have = grown?.positions ?? 0;
             this.positions = positions;
             Cos = new float[positions * half];
             Sin = new float[positions * half];
@@ -94,18 +95,17 @@ public static partial class Rope
             grown?.Sin.CopyTo(Sin, 0);
             for (int pos = have; pos < positions; pos++)
                 for (int i = 0; i < half; i++)
-                    (Sin[pos * half + i], Cos[pos * half + i]) = Angle(pos, i, d, theta);
+                    (Sin[pos * half + i], Cos[pos * half + i]) = Angle(pos, frequencies.Inverse[i]);
         }
 
-        public static AngleTable Get(float theta, int d, int positions)
+        public static AngleTable Get(RopeFrequencies key, int positions)
         {
-            var key = (theta, d);
             if (tables.TryGetValue(key, out var table) && table.positions >= positions) return table;
             lock (tables)
             {
                 tables.TryGetValue(key, out table);
                 if (table == null || table.positions < positions)
-                    tables[key] = table = new AngleTable(theta, d, Math.Max(positions, 2 * (table?.positions ?? 0)), table);
+                    tables[key] = table = new AngleTable(key, Math.Max(positions, 2 * (table?.positions ?? 0)), table);
                 return table;
             }
         }

@@ -221,15 +221,16 @@ public sealed unsafe class CudaDevice : IDevice
         Kernel("rmsnorm.cu", "rmsnorm_backward_dw").Launch(stream, Grid.Cover(x.Columns, 32), Threads, 0, Ptr(dy), Ptr(x), Ptr(rstd), Ptr(dw), x.Rows, x.Columns);
     }
 
-    public void Rope(Tensor x, int[] positions, int batch, int seq, int heads, int headDim, float theta, bool inverse)
+    public void Rope(Tensor x, int[] positions, int batch, int seq, int heads, int headDim, RopeFrequencies frequencies, bool inverse)
     {
         Enter();
-        Require(positions.Length == batch * seq && x.Length == (long)batch * seq * heads * headDim,
-            $"rope of {batch}x{seq} tokens, {heads} heads of {headDim} does not fit {x} with {positions.Length} positions");
+        Require(positions.Length == batch * seq && x.Length == (long)batch * seq * heads * headDim && frequencies.HeadDim == headDim,
+            $"rope of {batch}x{seq} tokens, {heads} heads of {headDim} does not fit {x} with {positions.Length} positions and {frequencies}");
         var positionsOnDevice = UploadInts(positions);
+        var inverseOnDevice = UploadFloats(frequencies.Inverse);
         long pairs = (long)batch * seq * heads * (headDim / 2);
         Kernel("rope.cu", "rope").Launch(stream, Grid.Cover(pairs, Threads), Threads, 0,
-            Ptr(x), positionsOnDevice, batch * seq, heads, headDim, theta, inverse ? 1 : 0);
+            Ptr(x), positionsOnDevice, inverseOnDevice, batch * seq, heads, headDim, inverse ? 1 : 0);
     }
 
     public void SwiGlu(Tensor gate, Tensor up, Tensor h)
@@ -432,6 +433,15 @@ public sealed unsafe class CudaDevice : IDevice
             fixed (int* p = values)
                 CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(to, p, (nuint)values.Length * sizeof(int), stream), "cuMemcpyHtoDAsync_v2");
         return to;
+    }
+
+    /// <summary>values in the float scratch (stream order makes reuse safe, as for the int scratch).</summary>
+    nint UploadFloats(float[] values)
+    {
+        nint at = FloatScratch(values.Length);
+        fixed (float* p = values)
+            CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync(at, p, Bytes(values.Length), stream), "cuMemcpyHtoDAsync_v2");
+        return at;
     }
 
     nint FloatScratch(int count)

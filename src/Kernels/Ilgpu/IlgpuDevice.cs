@@ -287,21 +287,14 @@ public sealed class IlgpuDevice : IDevice
         rmsNormBackwardDw(stream, new KernelConfig((x.Columns + 31) / 32, 32 * RmsNormKernels.DwWarps), vdy, vx, vr, vdw, x.Rows, x.Columns);
     }
 
-    public void Rope(Tensor x, int[] positions, int batch, int seq, int heads, int headDim, float theta, bool inverse)
+    public void Rope(Tensor x, int[] positions, int batch, int seq, int heads, int headDim, RopeFrequencies frequencies, bool inverse)
     {
+        Require(frequencies.HeadDim == headDim, $"rope frequencies for head dim {frequencies.HeadDim} applied to head dim {headDim}");
         Require(positions.Length == batch * seq && x.Length == (long)batch * seq * heads * headDim,
             $"rope of {batch}x{seq} tokens, {heads} heads of {headDim} does not fit {x} with {positions.Length} positions");
-        var (positionsOnDevice, invFreq) = UploadInts(positions, InverseFrequencies(headDim, theta));
+        var (positionsOnDevice, invFreq) = UploadInts(positions, frequencies.Inverse);
         int pairs = batch * seq * heads * (headDim / 2);
         if (pairs > 0) rope(stream, pairs, View(x), positionsOnDevice, invFreq, heads, headDim, inverse ? 1 : 0);
-    }
-
-    /// <summary>The D/2 float32 inverse frequencies theta^(-2i/D), formed as Cpu.Rope.Angle forms them.</summary>
-    static float[] InverseFrequencies(int headDim, float theta)
-    {
-        var invFreq = new float[headDim / 2];
-        for (int i = 0; i < invFreq.Length; i++) invFreq[i] = (float)(1.0 / Math.Pow(theta, 2.0 * i / headDim));
-        return invFreq;
     }
 
     public void SwiGlu(Tensor gate, Tensor up, Tensor h)

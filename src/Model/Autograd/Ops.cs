@@ -57,17 +57,17 @@ public static class Ops
     }
 
     // x: [B*T, H*D] -> rotated copy; the backward rotates the gradient back.
-    public static Var Rope(Tape tape, Var x, int[] positions, int batch, int seq, int heads, int headDim, float theta)
+    public static Var Rope(Tape tape, Var x, int[] positions, int batch, int seq, int heads, int headDim, RopeFrequencies frequencies)
     {
         var d = tape.Device;
         var y = d.Zeros(x.Shape);
         d.Copy(x.Value, y);
-        d.Rope(y, positions, batch, seq, heads, headDim, theta, inverse: false);
+        d.Rope(y, positions, batch, seq, heads, headDim, frequencies, inverse: false);
         var output = tape.Output(y, x);
         tape.Record(() => tape.AddGrad(x, g =>
         {
             d.Copy(output.Grad!, g);
-            d.Rope(g, positions, batch, seq, heads, headDim, theta, inverse: true);
+            d.Rope(g, positions, batch, seq, heads, headDim, frequencies, inverse: true);
         }), x);
         return output;
     }

@@ -6,7 +6,7 @@ namespace DrICL.Model.Tokenization;
 /// <summary>
 /// The BPE model of a tokenizer.json: turns one pre-tokenized word into token ids with Hugging Face's merge
 /// order (lowest merge rank first, leftmost on ties), byte fallback for characters outside the vocabulary,
-/// and a cache of already merged pieces.
+/// ignore_merges (a word that is itself a token is not merged), and a cache of already merged pieces.
 /// </summary>
 internal sealed class BpeModel
 {
@@ -29,8 +29,10 @@ internal sealed class BpeModel
     private int cacheCount;
 
     [ThreadStatic] private static MergeScratch? scratch;
+    [ThreadStatic] private static NormalizedText? byteScratch;
 
-    public BpeModel(BpeModelSpec spec, char metaspace, string source)
+    /// <param name="metaspace">The SentencePiece family's space character ('▁'); null for byte-level BPE.</param>
+    public BpeModel(BpeModelSpec spec, char? metaspace, string source)
     {
         vocab = spec.Vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         bmpIds = new int[char.MaxValue + 1];
@@ -54,7 +56,7 @@ internal sealed class BpeModel
             if (!spec.Vocab.TryGetValue(left + right, out int merged))
                 throw new TokenizerLoadException($"{source}: merge '{left} {right}' makes '{left + right}', missing from model.vocab");
             table.Add((l, r, merged));
-            crossesBreak |= !left.EndsWith(metaspace) && right.StartsWith(metaspace);
+            crossesBreak |= metaspace is char m && !left.EndsWith(m) && right.StartsWith(m);
         }
 
         merges = new MergeTable(table);
@@ -62,7 +64,7 @@ internal sealed class BpeModel
         // A word can be cut before every run of '▁' that follows another character, and each piece merged
         // (and cached) on its own, when no merge ever joins a symbol to a following '▁': true of
         // SentencePiece vocabularies, checked here rather than assumed.
-        pieceBreak = !crossesBreak && spec.Vocab.ContainsKey(metaspace.ToString()) ? metaspace : '\0';
+        pieceBreak = metaspace is char space && !crossesBreak && spec.Vocab.ContainsKey(space.ToString()) ? space : '\0';
 
         byteFallback = spec.ByteFallback;
         fuseUnk = spec.FuseUnk;
@@ -77,14 +79,14 @@ internal sealed class BpeModel
     public void Encode(ReadOnlySpan<char> word, ReadOnlySpan<int> origin, TokenSink sink)
     {
         if (word.IsEmpty) return;
+        if (pieceBreak == '\0')
+        {
+            EncodePiece(word, origin, sink); // the piece is the word: Merge applies ignore_merges, and the cache keeps it
+            return;
+        }
         if (ignoreMerges && vocab.TryGetValue(word, out int whole))
         {
             sink.Add(whole, origin[0]);
-            return;
-        }
-        if (pieceBreak == '\0')
-        {
-            EncodePiece(word, origin, sink);
             return;
         }
         int start = 0;
@@ -103,6 +105,27 @@ internal sealed class BpeModel
         EncodePiece(word[start..], origin[start..], sink);
     }
 
+    /// <summary>
+    /// Byte-level BPE: encodes one pre-tokenized word of the original text. The cache is keyed by that text,
+    /// so a word seen before skips the conversion to byte-level characters as well as the merges.
+    /// </summary>
+    public void EncodeByteLevel(ReadOnlySpan<char> word, ReadOnlySpan<int> origin, TokenSink sink)
+    {
+        if (word.IsEmpty) return;
+        bool cacheable = word.Length <= MaxCachedPieceLength;
+        if (!cacheable || !cacheLookup.TryGetValue(word, out int[]? packed))
+        {
+            var bytes = word.Length <= MaxScratchPieceLength ? byteScratch ??= new NormalizedText() : new NormalizedText();
+            bytes.LoadByteLevel(word);
+            packed = Merge(bytes.Chars);
+            for (int k = 1; k < packed.Length; k += 2) packed[k] = bytes.Origin[packed[k]]; // byte index -> char index in the word
+            if (bytes != byteScratch) bytes.Dispose();
+            if (cacheable && Volatile.Read(ref cacheCount) < CacheCapacity && cache.TryAdd(word.ToString(), packed))
+                Interlocked.Increment(ref cacheCount);
+        }
+        for (int k = 0; k < packed.Length; k += 2) sink.Add(packed[k], origin[packed[k + 1]]);
+    }
+
     private void EncodePiece(ReadOnlySpan<char> piece, ReadOnlySpan<int> origin, TokenSink sink)
     {
         bool cacheable = piece.Length <= MaxCachedPieceLength;
@@ -118,6 +141,7 @@ internal sealed class BpeModel
     /// <summary>Merges one piece: [id, index of its first char in the piece] per token.</summary>
     private int[] Merge(ReadOnlySpan<char> piece)
     {
+        if (ignoreMerges && pieceBreak == '\0' && vocab.TryGetValue(piece, out int whole)) return [whole, 0];
         // The per-thread scratch serves ordinary words; a huge piece (text without spaces) gets its own,
         // so that one long line does not pin its buffers for the thread's lifetime.
         var s = piece.Length <= MaxScratchPieceLength ? scratch ??= new MergeScratch() : new MergeScratch();

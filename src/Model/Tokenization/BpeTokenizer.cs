@@ -3,17 +3,18 @@ using System.Text.Json;
 namespace DrICL.Model.Tokenization;
 
 /// <summary>
-/// The Hugging Face tokenizer.json BPE of the Llama-2/Mistral family (SentencePiece-style: '▁' for spaces,
-/// byte fallback), giving the same ids as the Rust tokenizers library. Encoding follows its pipeline:
-/// added tokens are cut out of the raw text, each remaining segment is normalized (old files: Prepend '▁',
-/// Replace ' ' by '▁') or pre-tokenized (newer files: Metaspace), then merged by the BPE model.
+/// The Hugging Face tokenizer.json BPE of two families, giving the same ids as the Rust tokenizers library:
+/// SentencePiece-style (Llama-2, Mistral: '▁' for spaces, byte fallback) and byte-level (GPT-2, Llama 3).
+/// Encoding follows its pipeline: added tokens are cut out of the raw text, each remaining segment is
+/// normalized (old files: Prepend '▁', Replace ' ' by '▁') or pre-tokenized (Metaspace; or ByteLevel: split
+/// into words by the family's regex, each UTF-8 byte written as a character), then merged by the BPE model.
 /// Thread-safe: encoding shares only a concurrent word cache.
 /// </summary>
-public sealed class BpeTokenizer : ITokenizer
+public sealed class BpeTokenizer : EngineTokenizer
 {
     private readonly BpeModel model;
     private readonly NormalizerStep[] normalizer;
-    private readonly MetaspaceSpec? preTokenizer;
+    private readonly PreTokenizerSpec? preTokenizer;
     private readonly AddedTokenMatcher rawMatcher;        // tokens with normalized: false, matched in the raw text
     private readonly AddedTokenMatcher normalizedMatcher; // tokens with normalized: true, matched after normalization
     private readonly TokenDecoder decoder;
@@ -50,8 +51,10 @@ public sealed class BpeTokenizer : ITokenizer
 
         AddsBosByDefault = spec.Template?.Prefix is not null;
         AddsEosByDefault = spec.Template?.Suffix is not null;
-        BosId = spec.Template?.Prefix ?? ResolveSpecial(config, "bos_token", "<s>", source);
-        EosId = spec.Template?.Suffix ?? ResolveSpecial(config, "eos_token", "</s>", source);
+        // Without a tokenizer_config.json naming them, the family's usual BOS/EOS (Llama-2's, Llama 3's).
+        bool byteLevel = spec.PreTokenizer is ByteLevelSpec;
+        BosId = spec.Template?.Prefix ?? ResolveSpecial(config, "bos_token", byteLevel ? "<|begin_of_text|>" : "<s>", source);
+        EosId = spec.Template?.Suffix ?? ResolveSpecial(config, "eos_token", byteLevel ? "<|end_of_text|>" : "</s>", source);
     }
 
     /// <summary>Loads a tokenizer.json; a tokenizer_config.json beside it, if any, names the BOS/EOS tokens the template does not.</summary>
@@ -86,9 +89,9 @@ public sealed class BpeTokenizer : ITokenizer
     public static BpeTokenizer FromJson(string json, string source = "tokenizer.json") =>
         new(TokenizerJson.Parse(json, source), source, null);
 
-    public int VocabSize { get; }
-    public int BosId { get; }
-    public int EosId { get; }
+    public override int VocabSize { get; }
+    public override int BosId { get; }
+    public override int EosId { get; }
 
     /// <summary>Whether the file's post_processor adds BOS (resp. EOS) when Hugging Face encodes with special tokens.</summary>
     public bool AddsBosByDefault { get; }
@@ -101,7 +104,7 @@ public sealed class BpeTokenizer : ITokenizer
 
     public bool IsSpecial(int id) => (uint)id < (uint)special.Length && special[id];
 
-    public TokenizedText Encode(string text, bool addBos = false, bool addEos = false)
+    public override TokenizedText Encode(string text, bool addBos = false, bool addEos = false)
     {
         ArgumentNullException.ThrowIfNull(text);
         using var sink = new TokenSink(text.Length / 3 + 4);
@@ -149,7 +152,18 @@ public sealed class BpeTokenizer : ITokenizer
     private void PreTokenizeAndMerge(NormalizedText normalized, int start, int end, TokenSink sink, NormalizedText word)
     {
         if (start == end) return;
-        if (preTokenizer is not { } ms)
+        if (preTokenizer is ByteLevelSpec byteLevel)
+        {
+            ReadOnlySpan<char> text = normalized.Chars[start..end];
+            ReadOnlySpan<int> textOrigin = normalized.Origin[start..end];
+            for (int i = 0, j; i < text.Length; i = j)
+            {
+                j = WordSplitter.WordEnd(byteLevel.Pattern, text, i);
+                model.EncodeByteLevel(text[i..j], textOrigin[i..j], sink);
+            }
+            return;
+        }
+        if (preTokenizer is not MetaspaceSpec ms)
         {
             model.Encode(normalized.Chars[start..end], normalized.Origin[start..end], sink);
             return;
@@ -200,7 +214,7 @@ public sealed class BpeTokenizer : ITokenizer
         return text.Chars.ToString();
     }
 
-    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
+    public override string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
     {
         var strings = new List<string>(ids.Length);
         foreach (int id in ids)
@@ -218,16 +232,15 @@ public sealed class BpeTokenizer : ITokenizer
     /// <summary>The byte an id decodes to when the decoder has ByteFallback, else -1.</summary>
     internal int ByteOf(int id) => decoder.HasByteFallback ? byteOf[id] : -1;
 
+    /// <summary>True when every token stands for bytes (a ByteLevel decoder), so a character may end inside any token.</summary>
+    internal bool IsByteLevel => decoder.IsByteLevel;
+
+    /// <summary>Appends the bytes a kept id stands for under a ByteLevel decoder.</summary>
+    internal void AppendBytes(int id, List<byte> bytes) => ByteLevel.AppendBytes(tokens[id]!, bytes);
+
     private int ResolveSpecial(JsonElement? config, string field, string fallback, string source)
     {
-        string name = fallback;
-        if (config is { ValueKind: JsonValueKind.Object } c && c.TryGetProperty(field, out var v))
-        {
-            // tokenizer_config.json writes either "<s>" or {"content": "<s>", ...}
-            if (v.ValueKind == JsonValueKind.String) name = v.GetString()!;
-            else if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
-                name = content.GetString()!;
-        }
+        string name = config is { } c ? TokenizerConfig.TokenName(c, field) ?? fallback : fallback;
         return TokenToId(name) ?? throw new TokenizerLoadException(
             $"{source}: cannot find the {field[..3].ToUpperInvariant()} token '{name}' (not in the post_processor template, and no such token)");
     }

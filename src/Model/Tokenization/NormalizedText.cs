@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 
 namespace DrICL.Model.Tokenization;
 
@@ -29,6 +30,36 @@ internal sealed class NormalizedText : IDisposable
         source.chars.AsSpan(start, end - start).CopyTo(chars);
         source.origin.AsSpan(start, end - start).CopyTo(origin);
         Length = end - start;
+    }
+
+    /// <summary>Each UTF-8 byte of <paramref name="text"/> as its byte-level character, mapped to the index of the character it came from.</summary>
+    public void LoadByteLevel(ReadOnlySpan<char> text)
+    {
+        Reserve(text.Length * 3); // a UTF-16 char is at most 3 UTF-8 bytes (a surrogate pair, 2 chars, is 4)
+        var charOf = ByteLevel.CharOf;
+        Span<byte> utf8 = stackalloc byte[4];
+        int n = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c < 0x80)
+            {
+                chars[n] = charOf[c];
+                origin[n++] = i;
+                continue;
+            }
+            // A lone surrogate (which UTF-8 cannot hold) is written as U+FFFD.
+            bool pair = char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]);
+            var rune = pair ? new Rune(c, text[i + 1]) : Rune.TryCreate(c, out var r) ? r : Rune.ReplacementChar;
+            int count = rune.EncodeToUtf8(utf8);
+            for (int b = 0; b < count; b++)
+            {
+                chars[n] = charOf[utf8[b]];
+                origin[n++] = i;
+            }
+            if (pair) i++;
+        }
+        Length = n;
     }
 
     /// <summary>Prepends <paramref name="prefix"/> unless empty (as Hugging Face's Prepend); it maps to the first character.</summary>

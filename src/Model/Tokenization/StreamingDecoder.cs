@@ -5,8 +5,8 @@ namespace DrICL.Model.Tokenization;
 
 /// <summary>
 /// Decodes generated ids one at a time into text deltas whose concatenation equals
-/// <see cref="BpeTokenizer.Decode"/> of all ids. Byte-fallback tokens are held back until they complete a
-/// UTF-8 character, so no delta ends in half a character; the decoder's leading-space strip applies once,
+/// <see cref="BpeTokenizer.Decode"/> of all ids. Byte-fallback tokens (and, in byte-level BPE, any token)
+/// are held back until they complete a UTF-8 character, so no delta ends in half a character; the decoder's leading-space strip applies once,
 /// to the first non-empty text. (On invalid UTF-8 the two differ: Decode turns a whole run of byte tokens
 /// into U+FFFD when any of it is invalid, while the stream has already shown the valid characters.)
 /// </summary>
@@ -51,15 +51,19 @@ public sealed class StreamingDecoder
         atStart = true;
     }
 
-    /// <summary>Whether the pending ids end with byte tokens that are a valid but unfinished UTF-8 sequence.</summary>
+    /// <summary>Whether the pending ids end with bytes that are a valid but unfinished UTF-8 sequence.</summary>
     private bool EndsInsideCharacter()
     {
-        int first = pending.Count;
-        while (first > 0 && tokenizer.ByteOf(pending[first - 1]) >= 0) first--;
-        int n = pending.Count - first;
-        if (n == 0) return false;
-        Span<byte> bytes = n <= 64 ? stackalloc byte[n] : new byte[n];
-        for (int i = 0; i < n; i++) bytes[i] = (byte)tokenizer.ByteOf(pending[first + i]);
+        var tail = new List<byte>();
+        if (tokenizer.IsByteLevel)
+            foreach (int id in pending) tokenizer.AppendBytes(id, tail);
+        else
+        {
+            int first = pending.Count;
+            while (first > 0 && tokenizer.ByteOf(pending[first - 1]) >= 0) first--;
+            for (int i = first; i < pending.Count; i++) tail.Add((byte)tokenizer.ByteOf(pending[i]));
+        }
+        ReadOnlySpan<byte> bytes = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(tail);
         while (!bytes.IsEmpty)
         {
             var status = Rune.DecodeFromUtf8(bytes, out _, out int used);

@@ -5,7 +5,7 @@ using System.Text.Unicode;
 namespace DrICL.Model.Tokenization;
 
 /// <summary>
-/// The decoder chain of a tokenizer.json (Replace, ByteFallback, Fuse, Strip, Metaspace), applied to token
+/// The decoder chain of a tokenizer.json (Replace, ByteFallback, Fuse, Strip, Metaspace, ByteLevel), applied to token
 /// strings exactly as Hugging Face's decode_chain. A chunk of tokens can be decoded away from the start of
 /// the text (<c>atStart: false</c>: no leading strip, no first-token metaspace removal) or before its end
 /// (<c>atEnd: false</c>: no trailing strip), which is what streaming needs.
@@ -28,13 +28,18 @@ internal sealed class TokenDecoder
                 // After Fuse there is one token, the whole text: its strip is about the text's ends.
                 StripDecoderSpec st => new StripStep(st.Content, st.Start, st.Stop, textLevel: fused),
                 MetaspaceDecoderSpec m => new MetaspaceStep(m.Replacement, m.Prepend),
+                ByteLevelDecoderSpec => new ByteLevelStep(),
                 _ => throw new ArgumentOutOfRangeException(nameof(spec), s, "unknown decoder step"),
             });
             fused |= s is FuseDecoderSpec;
         }
         steps = [.. list];
         HasByteFallback = spec.Any(s => s is ByteFallbackDecoderSpec);
+        IsByteLevel = spec.Any(s => s is ByteLevelDecoderSpec);
     }
+
+    /// <summary>True when tokens stand for bytes (a ByteLevel step), so that a character may end inside any token.</summary>
+    public bool IsByteLevel { get; }
 
     /// <summary>True when "&lt;0xNN&gt;" tokens decode to bytes, so that a character may span several tokens.</summary>
     public bool HasByteFallback { get; }
@@ -93,6 +98,18 @@ internal sealed class TokenDecoder
             if (Utf8.IsValid(span)) result.Add(Encoding.UTF8.GetString(span));
             else for (int i = 0; i < bytes.Count; i++) result.Add("\uFFFD");
             bytes.Clear();
+        }
+    }
+
+    /// <summary>All tokens become their bytes, decoded as UTF-8 into one string (each invalid sequence a U+FFFD, as Rust's from_utf8_lossy).</summary>
+    private sealed class ByteLevelStep : Step
+    {
+        public override void Apply(List<string> tokens, bool atStart, bool atEnd)
+        {
+            var bytes = new List<byte>();
+            foreach (var token in tokens) ByteLevel.AppendBytes(token, bytes);
+            tokens.Clear();
+            tokens.Add(Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes)));
         }
     }
 

@@ -3,13 +3,15 @@ using System.Text.Json;
 namespace DrICL.Model.Tokenization;
 
 /// <summary>
-/// Reads a Hugging Face tokenizer.json into a <see cref="TokenizerSpec"/>, refusing anything outside the
-/// SentencePiece-style BPE family (Llama-2, Mistral) with a message naming the file and the component.
+/// Reads a Hugging Face tokenizer.json into a <see cref="TokenizerSpec"/>, refusing anything outside the two
+/// BPE families (SentencePiece-style: Llama-2, Mistral; byte-level: GPT-2, Llama 3) with a message naming
+/// the file and the component.
 /// </summary>
 internal static class TokenizerJson
 {
     private const string Family =
-        "DrICL reads SentencePiece-style BPE tokenizers (Llama-2, Mistral: '▁' metaspace, byte fallback)";
+        "DrICL reads SentencePiece-style BPE tokenizers (Llama-2, Mistral: '▁' metaspace, byte fallback) " +
+        "and byte-level BPE tokenizers (GPT-2, Llama 3: ByteLevel with GPT-2's or Llama 3's split regex)";
 
     /// <summary>
     /// The largest token id accepted. Tables are allocated by the largest id, so one hostile id near 2^31
@@ -41,14 +43,23 @@ internal static class TokenizerJson
             var decoder = ReadDecoder(r, r.Optional(root, "decoder"));
             var added = ReadAddedTokens(r, r.Optional(root, "added_tokens"));
             var template = ReadPostProcessor(r, r.Optional(root, "post_processor"));
+            CheckIds(r, model, added, template);
 
-            // The family is defined by '▁' standing for spaces: written either by the old normalizer
-            // (Replace ' ' -> '▁') or by the Metaspace pre-tokenizer.
-            char? metaspace = preTokenizer?.Replacement;
+            if (preTokenizer is ByteLevelSpec)
+            {
+                if (normalizer.Count > 0) throw r.Unsupported("a normalizer before a ByteLevel pre_tokenizer");
+                if (!decoder.Any(d => d is ByteLevelDecoderSpec)) throw r.Unsupported("a ByteLevel pre_tokenizer without a ByteLevel decoder");
+                return new TokenizerSpec(model, normalizer, preTokenizer, added, template, decoder, Metaspace: null);
+            }
+
+            // The SentencePiece family is defined by '▁' standing for spaces: written either by the old
+            // normalizer (Replace ' ' -> '▁') or by the Metaspace pre-tokenizer.
+            char? metaspace = (preTokenizer as MetaspaceSpec)?.Replacement;
             foreach (var step in normalizer)
                 if (step is ReplaceNormalizer { Pattern: " ", Content.Length: 1 } rep) metaspace ??= rep.Content[0];
             if (metaspace is null)
                 throw r.Unsupported("no metaspace: neither a normalizer replacing ' ' by '▁' nor a Metaspace pre_tokenizer");
+            if (decoder.Any(d => d is ByteLevelDecoderSpec)) throw r.Unsupported("a ByteLevel decoder without a ByteLevel pre_tokenizer");
 
             return new TokenizerSpec(model, normalizer, preTokenizer, added, template, decoder, metaspace.Value);
         }
@@ -70,10 +81,12 @@ internal static class TokenizerJson
         var vocabJson = r.Required(m, "vocab", "model.vocab");
         r.ExpectObject(vocabJson, "model.vocab");
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        var tokenOf = new Dictionary<int, string>();
         foreach (var p in vocabJson.EnumerateObject())
         {
             if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out int id) || id < 0 || id > MaxTokenId)
                 throw r.Fail($"model.vocab['{p.Name}'] = {p.Value.GetRawText()} is not an integer id in [0, {MaxTokenId}]");
+            if (!tokenOf.TryAdd(id, p.Name)) throw r.Fail($"model.vocab['{p.Name}'] has id {id}, already the id of '{tokenOf[id]}'");
             vocab[p.Name] = id;
         }
 
@@ -104,6 +117,28 @@ internal static class TokenizerJson
             IgnoreMerges: r.OptionalBool(m, "ignore_merges", "model.ignore_merges", false));
     }
 
+    /// <summary>
+    /// Ids index the engine's tables, so each must stay below the number of tokens the file defines (vocabulary
+    /// plus added tokens), an added token may not reuse the id of another string, and the template's ids must exist.
+    /// </summary>
+    private static void CheckIds(Reader r, BpeModelSpec model, List<AddedTokenSpec> added, TemplateSpec? template)
+    {
+        long limit = (long)model.Vocab.Count + added.Count;
+        foreach (var (token, id) in model.Vocab)
+            if (id >= limit) throw r.Fail($"model.vocab['{token}'] id {id} is out of range (the file defines {limit} tokens)");
+        var contentOf = model.Vocab.ToDictionary(p => p.Value, p => p.Key);
+        for (int i = 0; i < added.Count; i++)
+        {
+            var t = added[i];
+            if (t.Id >= limit) throw r.Fail($"added_tokens[{i}] id {t.Id} is out of range (the file defines {limit} tokens)");
+            if (contentOf.TryGetValue(t.Id, out var other) && other != t.Content)
+                throw r.Fail($"added_tokens[{i}] '{t.Content}' has id {t.Id}, already the id of '{other}'");
+            contentOf[t.Id] = t.Content;
+        }
+        foreach (int? id in new[] { template?.Prefix, template?.Suffix })
+            if (id is int i && !contentOf.ContainsKey(i)) throw r.Fail($"post_processor special token id {i} is not a token of the file");
+    }
+
     private static List<NormalizerStep> ReadNormalizer(Reader r, JsonElement? json)
     {
         var steps = new List<NormalizerStep>();
@@ -131,15 +166,49 @@ internal static class TokenizerJson
         }
     }
 
-    private static MetaspaceSpec? ReadPreTokenizer(Reader r, JsonElement? json)
+    private static PreTokenizerSpec? ReadPreTokenizer(Reader r, JsonElement? json)
     {
         if (json is not { } p) return null;
-        string type = r.Type(p, "pre_tokenizer");
-        if (type != "Metaspace")
+        return r.Type(p, "pre_tokenizer") switch
         {
-            string what = $"pre_tokenizer {Describe(p)}";
-            throw r.Unsupported(ContainsType(p, "ByteLevel") ? what + ", i.e. byte-level BPE as in GPT-2 or Llama-3" : what);
-        }
+            "Metaspace" => ReadMetaspace(r, p),
+            "ByteLevel" => CheckByteLevel(r, p, splitBefore: false, SplitPattern.Gpt2),
+            "Sequence" => ReadByteLevelSequence(r, p),
+            _ => throw r.Unsupported($"pre_tokenizer {Describe(p)}"),
+        };
+    }
+
+    /// <summary>Llama 3's Sequence[Split(its regex, Isolated), ByteLevel(use_regex: false)].</summary>
+    private static ByteLevelSpec ReadByteLevelSequence(Reader r, JsonElement p)
+    {
+        var steps = r.Array(p, "pretokenizers", "pre_tokenizer.pretokenizers").ToList();
+        if (steps.Count != 2 || r.Type(steps[0], "pre_tokenizer.pretokenizers[0]") != "Split" || r.Type(steps[1], "pre_tokenizer.pretokenizers[1]") != "ByteLevel")
+            throw r.Unsupported($"pre_tokenizer {Describe(p)} (the supported Sequence is [Split, ByteLevel], as in Llama 3)");
+        var split = steps[0];
+        var pattern = r.Required(split, "pattern", "pre_tokenizer Split.pattern");
+        string? regex = r.Optional(pattern, "Regex") is { ValueKind: JsonValueKind.String } re ? re.GetString() : null;
+        if (regex != WordSplitter.Llama3Regex)
+            throw r.Unsupported($"pre_tokenizer Split pattern {pattern.GetRawText()} (the supported one is Llama 3's)");
+        string behavior = r.RequiredString(split, "behavior", "pre_tokenizer Split.behavior");
+        if (behavior != "Isolated" || r.OptionalBool(split, "invert", "pre_tokenizer Split.invert", false))
+            throw r.Unsupported($"pre_tokenizer Split with behavior '{behavior}' (the supported one is Isolated, not inverted)");
+        return CheckByteLevel(r, steps[1], splitBefore: true, SplitPattern.Llama3);
+    }
+
+    /// <summary>A ByteLevel pre-tokenizer: it splits with GPT-2's regex itself (use_regex) unless a Split came before.</summary>
+    private static ByteLevelSpec CheckByteLevel(Reader r, JsonElement p, bool splitBefore, SplitPattern pattern)
+    {
+        const string what = "pre_tokenizer ByteLevel";
+        if (r.OptionalBool(p, "add_prefix_space", what + ".add_prefix_space", false))
+            throw r.Unsupported($"{what} with add_prefix_space");
+        bool useRegex = r.OptionalBool(p, "use_regex", what + ".use_regex", true);
+        if (useRegex == splitBefore)
+            throw r.Unsupported(splitBefore ? $"{what} with use_regex after a Split" : $"{what} without use_regex and without a Split before it");
+        return new ByteLevelSpec(pattern);
+    }
+
+    private static MetaspaceSpec ReadMetaspace(Reader r, JsonElement p)
+    {
         char replacement = r.SingleChar(p, "replacement", "pre_tokenizer Metaspace.replacement");
         var scheme = ReadPrependScheme(r, p, "pre_tokenizer Metaspace");
         bool split = r.OptionalBool(p, "split", "pre_tokenizer Metaspace.split", true);
@@ -200,9 +269,11 @@ internal static class TokenizerJson
                     r.SingleChar(d, "replacement", "decoder Metaspace.replacement").ToString(),
                     ReadPrependScheme(r, d, "decoder Metaspace")));
                 break;
+            case "ByteLevel":
+                steps.Add(new ByteLevelDecoderSpec());
+                break;
             default:
-                string what = $"decoder {Describe(d)}";
-                throw r.Unsupported(ContainsType(d, "ByteLevel") ? what + ", i.e. byte-level BPE as in GPT-2 or Llama-3" : what);
+                throw r.Unsupported($"decoder {Describe(d)}");
         }
     }
 
@@ -230,11 +301,30 @@ internal static class TokenizerJson
         return list;
     }
 
+    /// <summary>
+    /// TemplateProcessing, ByteLevel (which only trims offsets: no special tokens, as in the original Llama 3
+    /// file), or a Sequence of them with at most one template (Llama 3.1 and later: ByteLevel then the BOS).
+    /// </summary>
     private static TemplateSpec? ReadPostProcessor(Reader r, JsonElement? json)
     {
         if (json is not { } p) return null;
-        if (r.Type(p, "post_processor") != "TemplateProcessing") throw r.Unsupported($"post_processor {Describe(p)}");
+        switch (r.Type(p, "post_processor"))
+        {
+            case "TemplateProcessing":
+                return ReadTemplate(r, p);
+            case "ByteLevel":
+                return null;
+            case "Sequence":
+                var templates = r.Array(p, "processors", "post_processor.processors").Select(step => ReadPostProcessor(r, step)).OfType<TemplateSpec>().ToList();
+                if (templates.Count > 1) throw r.Unsupported($"post_processor {Describe(p)} with more than one TemplateProcessing");
+                return templates.FirstOrDefault();
+            default:
+                throw r.Unsupported($"post_processor {Describe(p)}");
+        }
+    }
 
+    private static TemplateSpec ReadTemplate(Reader r, JsonElement p)
+    {
         var specials = new Dictionary<string, int>(StringComparer.Ordinal);
         if (r.Optional(p, "special_tokens") is { } st)
         {
@@ -287,14 +377,6 @@ internal static class TokenizerJson
                 return $"{type}[{string.Join(", ", list.EnumerateArray().Select(Summary))}]";
         return type;
     }
-
-    private static bool ContainsType(JsonElement e, string type) => e.ValueKind switch
-    {
-        JsonValueKind.Object => e.EnumerateObject().Any(p =>
-            (p.Name == "type" && p.Value.ValueKind == JsonValueKind.String && p.Value.GetString() == type) || ContainsType(p.Value, type)),
-        JsonValueKind.Array => e.EnumerateArray().Any(x => ContainsType(x, type)),
-        _ => false,
-    };
 
     /// <summary>Typed field access whose errors name the file and the field.</summary>
     private readonly struct Reader(string source)

@@ -9,18 +9,18 @@ namespace DrICL.Training.Data;
 /// BOS/EOS match the Llama/Mistral ids, so the same layout code serves both tokenizers. Specials only come
 /// from the addBos/addEos flags: text is always bytes, so "&lt;/s&gt;" written in a text is six byte tokens.
 /// </summary>
-public sealed class ByteTokenizer : ITokenizer
+public sealed class ByteTokenizer : EngineTokenizer
 {
     public const int PadId = 0;
     public const int ByteOffset = 3;
 
-    public int VocabSize => ByteOffset + 256;
-    public int BosId => 1;
-    public int EosId => 2;
+    public override int VocabSize => ByteOffset + 256;
+    public override int BosId => 1;
+    public override int EosId => 2;
 
     /// <summary>UTF-8 bytes of the text; every byte of a character gets that character's index as offset
     /// (a surrogate pair's bytes get the index of its high surrogate; a lone surrogate becomes U+FFFD).</summary>
-    public TokenizedText Encode(string text, bool addBos = false, bool addEos = false)
+    public override TokenizedText Encode(string text, bool addBos = false, bool addEos = false)
     {
         var ids = new List<int>(text.Length + 2);
         var offsets = new List<int>(text.Length + 2);
@@ -39,7 +39,7 @@ public sealed class ByteTokenizer : ITokenizer
     }
 
     /// <summary>Bytes back to text; invalid UTF-8 becomes U+FFFD. Kept specials render as &lt;pad&gt;, &lt;s&gt;, &lt;/s&gt;.</summary>
-    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
+    public override string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
     {
         var text = new StringBuilder(ids.Length);
         var bytes = new List<byte>(ids.Length);

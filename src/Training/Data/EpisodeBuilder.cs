@@ -1,5 +1,6 @@
 using DrICL.Model;
 using DrICL.Model.Tokenization;
+using Microsoft.ML.Tokenizers;
 
 namespace DrICL.Training.Data;
 
@@ -9,7 +10,7 @@ namespace DrICL.Training.Data;
 /// tokenizer's offsets map the character ranges of the instruction, demonstrations and answers onto tokens.
 /// EOS ids are then inserted after each answer: the text itself never holds special tokens.
 /// </summary>
-public sealed class EpisodeBuilder(ITokenizer tokenizer, DemonstrationTemplate? template = null)
+public sealed class EpisodeBuilder(Tokenizer tokenizer, DemonstrationTemplate? template = null)
 {
     readonly DemonstrationTemplate template = template ?? DemonstrationTemplate.Default;
 

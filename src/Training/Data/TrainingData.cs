@@ -1,5 +1,6 @@
 using DrICL.Model;
 using DrICL.Model.Tokenization;
+using Microsoft.ML.Tokenizers;
 
 namespace DrICL.Training.Data;
 
@@ -36,7 +37,7 @@ public sealed class TrainingData
     }
 
     /// <summary>ICL-50 records, each one episode (truncated from the front to fit), in a fresh seeded order every epoch.</summary>
-    public static TrainingData FromIclRecords(IReadOnlyList<IclRecord> records, string source, ITokenizer tokenizer, int seq, ulong seed)
+    public static TrainingData FromIclRecords(IReadOnlyList<IclRecord> records, string source, Tokenizer tokenizer, int seq, ulong seed)
     {
         if (records.Count == 0) throw new InvalidDataException($"{source}: no usable record");
         var builder = new EpisodeBuilder(tokenizer);
@@ -62,7 +63,7 @@ public sealed class TrainingData
     /// Episodes sampled from task pools' train splits: episode i picks a task and a number of demonstrations
     /// (1..maxShots, as many as fit) from a generator seeded by (seed, i).
     /// </summary>
-    public static TrainingData FromTasks(IReadOnlyList<TaskSplit> tasks, string source, ITokenizer tokenizer, int seq, int maxShots, ulong seed)
+    public static TrainingData FromTasks(IReadOnlyList<TaskSplit> tasks, string source, Tokenizer tokenizer, int seq, int maxShots, ulong seed)
     {
         if (tasks.Count == 0) throw new InvalidDataException($"{source}: no usable task");
         var builder = new EpisodeBuilder(tokenizer);

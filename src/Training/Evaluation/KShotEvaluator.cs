@@ -1,6 +1,7 @@
 using DrICL.Model;
 using DrICL.Model.Tokenization;
 using DrICL.Training.Data;
+using Microsoft.ML.Tokenizers;
 
 namespace DrICL.Training.Evaluation;
 
@@ -19,7 +20,7 @@ public static class KShotEvaluator
     /// the context (the builder had to drop some, or not even the query fits): that task's curve ends there.
     /// Returns the largest k per task. Refuses to score when the model's logits are not finite.
     /// </summary>
-    public static Dictionary<string, int> Run(Transformer model, ITokenizer tokenizer, string objective, IReadOnlyList<EvalTask> tasks, IReadOnlyList<int> ks,
+    public static Dictionary<string, int> Run(Transformer model, Tokenizer tokenizer, string objective, IReadOnlyList<EvalTask> tasks, IReadOnlyList<int> ks,
         int seeds, int queriesPerSeed, int maxAnswerTokens, KShotResults results)
     {
         var reached = new Dictionary<string, int>();
@@ -45,12 +46,12 @@ public static class KShotEvaluator
     }
 
     /// <summary>The model's answer to an episode's query: greedy tokens after the query prompt, up to EOS.</summary>
-    public static string Answer(Transformer model, ITokenizer tokenizer, Episode episode, int maxAnswerTokens)
+    public static string Answer(Transformer model, Tokenizer tokenizer, Episode episode, int maxAnswerTokens)
     {
         var prompt = episode.InputIds[..episode.Query.TokenStart];
         var answer = Generation.Generate(model, prompt, maxAnswerTokens, new SamplingOptions(), tokenizer.EosId)
             .TakeWhile(id => id != tokenizer.EosId).ToArray();
         // A SentencePiece answer token may carry the space before the answer ("▁positive"): trim it.
-        return tokenizer.Decode(answer).Trim();
+        return tokenizer.Decode(answer, skipSpecialTokens: true).Trim();
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using DrICL.Model.Tokenization;
 using DrICL.Training.Data;
 using NUnit.Framework;
+using Microsoft.ML.Tokenizers;
 
 namespace DrICL.Tests.Data;
 
@@ -19,7 +20,7 @@ public class EpisodeBuilderTests
         new(task.Instruction, [.. task.Examples.Select(DemonstrationTemplate.Default.Render)]);
 
     /// <summary>The fixture layout rules, the round trip, and each answer's recorded span.</summary>
-    static void CheckEpisode(Episode episode, ITokenizer tokenizer)
+    static void CheckEpisode(Episode episode, Tokenizer tokenizer)
     {
         int supervised = LayoutInvariants.Check(episode.InputIds, episode.Labels, episode.DemoIds, episode.SegmentIds,
             episode.PositionIds, tokenizer.BosId, tokenizer.EosId, cutAtEnd: false);

@@ -8,15 +8,15 @@ namespace DrICL.Tests.Data;
 /// otherwise. Like the Hugging Face tokenizers it turns "&lt;s&gt;" and "&lt;/s&gt;" written in the text into BOS and EOS.
 /// Ids: 0 unused, 1 BOS, 2 EOS, 3.. the pieces, then 3 + pieces + UTF-16 code unit for single characters.
 /// </summary>
-sealed class MergingTokenizer(params string[] pieces) : ITokenizer
+sealed class MergingTokenizer(params string[] pieces) : EngineTokenizer
 {
     int CharBase => 3 + pieces.Length;
 
-    public int VocabSize => CharBase + 65536;
-    public int BosId => 1;
-    public int EosId => 2;
+    public override int VocabSize => CharBase + 65536;
+    public override int BosId => 1;
+    public override int EosId => 2;
 
-    public TokenizedText Encode(string text, bool addBos = false, bool addEos = false)
+    public override TokenizedText Encode(string text, bool addBos = false, bool addEos = false)
     {
         var ids = new List<int>();
         var offsets = new List<int>();
@@ -37,7 +37,7 @@ sealed class MergingTokenizer(params string[] pieces) : ITokenizer
         return new TokenizedText([.. ids], [.. offsets]);
     }
 
-    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
+    public override string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
     {
         var text = new StringBuilder();
         foreach (int id in ids)

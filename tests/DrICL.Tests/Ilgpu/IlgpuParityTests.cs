@@ -217,19 +217,21 @@ public class IlgpuParityTests
         AssertClose(dw, gdw, 1e-5f, "dw");
     }
 
-    [TestCase(2, 7, 3, 8, 10000f)]
-    [TestCase(1, 5, 4, 128, 1000000f)]
-    [TestCase(2, 3, 2, 6, 500f)]
-    public void RopeForwardAndInverse(int batch, int seq, int heads, int headDim, float theta)
+    [TestCase(2, 7, 3, 8, 10000f, false)]
+    [TestCase(1, 5, 4, 128, 1000000f, false)]
+    [TestCase(2, 3, 2, 6, 500f, false)]
+    [TestCase(2, 5, 2, 64, 500000f, true)]
+    public void RopeForwardAndInverse(int batch, int seq, int heads, int headDim, float theta, bool llama3)
     {
+        var frequencies = RopeFrequencies.Create(theta, headDim, llama3 ? new Llama3RopeScaling(8, 1, 4, 8192) : null);
         // Far positions too: angles of tens of thousands of radians are where float sin/cos would drift.
         var positions = Enumerable.Range(0, batch * seq).Select(i => i % 3 == 0 ? 32_000 + i : i).ToArray();
         var (x, gx) = RandomPair(1, batch, seq, heads, headDim);
-        Cpu.Rope(x, positions, batch, seq, heads, headDim, theta, inverse: false);
-        Gpu.Rope(gx, positions, batch, seq, heads, headDim, theta, inverse: false);
+        Cpu.Rope(x, positions, batch, seq, heads, headDim, frequencies, inverse: false);
+        Gpu.Rope(gx, positions, batch, seq, heads, headDim, frequencies, inverse: false);
         AssertClose(x, gx, 1e-6f, "forward");
-        Cpu.Rope(x, positions, batch, seq, heads, headDim, theta, inverse: true);
-        Gpu.Rope(gx, positions, batch, seq, heads, headDim, theta, inverse: true);
+        Cpu.Rope(x, positions, batch, seq, heads, headDim, frequencies, inverse: true);
+        Gpu.Rope(gx, positions, batch, seq, heads, headDim, frequencies, inverse: true);
         AssertClose(x, gx, 1e-6f, "inverse");
     }
 

@@ -1,3 +1,4 @@
+using DrICL.Kernels;
 using DrICL.Kernels.Cpu;
 using NUnit.Framework;
 
@@ -90,13 +91,15 @@ public class ElementwiseKernelTests
             Assert.That(dw[i], Is.EqualTo(Numeric(wd, i)).Within(1e-5 * (1 + Math.Abs(dw[i]))), $"dw[{i}]");
     }
 
-    [TestCase(1, 1, 1, 2, 10000f)]
-    [TestCase(2, 3, 4, 16, 10000f)]
-    [TestCase(2, 5, 3, 7, 500000f)]
-    [TestCase(1, 9, 2, 40, 1000000f)]
-    [TestCase(2, 64, 4, 128, 10000f)]
-    public void RopeMatchesReferenceAndInverts(int b, int t, int h, int d, float theta)
+    [TestCase(1, 1, 1, 2, 10000f, false)]
+    [TestCase(2, 3, 4, 16, 10000f, false)]
+    [TestCase(2, 5, 3, 7, 500000f, false)]
+    [TestCase(1, 9, 2, 40, 1000000f, false)]
+    [TestCase(2, 64, 4, 128, 10000f, false)]
+    [TestCase(2, 17, 4, 128, 500000f, true)]
+    public void RopeMatchesReferenceAndInverts(int b, int t, int h, int d, float theta, bool llama3)
     {
+        var frequencies = RopeFrequencies.Create(theta, d, llama3 ? new Llama3RopeScaling(8, 1, 4, 8192) : null);
         var rng = new Random(b * 1000 + t * 100 + d);
         var positions = new int[b * t];
         for (int i = 0; i < positions.Length; i++) positions[i] = rng.Next(0, 3000);
@@ -105,13 +108,13 @@ public class ElementwiseKernelTests
         foreach (bool inverse in new[] { false, true })
         {
             float[] expected = (float[])x.Clone(), actual = (float[])x.Clone();
-            Rope.Reference(expected, positions, b, t, h, d, theta, inverse);
-            Rope.Apply(actual, positions, b, t, h, d, theta, inverse);
+            Rope.Reference(expected, positions, b, t, h, d, frequencies, inverse);
+            Rope.Apply(actual, positions, b, t, h, d, frequencies, inverse);
             AssertClose(expected, actual, 1e-6, $"rope inverse={inverse}");
         }
         var roundTrip = (float[])x.Clone();
-        Rope.Apply(roundTrip, positions, b, t, h, d, theta, inverse: false);
-        Rope.Apply(roundTrip, positions, b, t, h, d, theta, inverse: true);
+        Rope.Apply(roundTrip, positions, b, t, h, d, frequencies, inverse: false);
+        Rope.Apply(roundTrip, positions, b, t, h, d, frequencies, inverse: true);
         AssertClose(x, roundTrip, 1e-5, "rope then inverse rope");
     }
 
@@ -120,12 +123,13 @@ public class ElementwiseKernelTests
     public void RopeHandlesGrowingAndNegativePositions()
     {
         var rng = new Random(4);
+        var frequencies = RopeFrequencies.Create(10000f, 32);
         foreach (var positions in new[] { new[] { 0, 1, 2 }, new[] { 20000, 5, 19999 }, new[] { -3, 1, -700 } })
         {
             var x = RandomArray(rng, 3 * 2 * 32);
             float[] expected = (float[])x.Clone(), actual = (float[])x.Clone();
-            Rope.Reference(expected, positions, 1, 3, 2, 32, 10000f, false);
-            Rope.Apply(actual, positions, 1, 3, 2, 32, 10000f, false);
+            Rope.Reference(expected, positions, 1, 3, 2, 32, frequencies, false);
+            Rope.Apply(actual, positions, 1, 3, 2, 32, frequencies, false);
             AssertClose(expected, actual, 1e-6, $"positions {string.Join(",", positions)}");
         }
     }

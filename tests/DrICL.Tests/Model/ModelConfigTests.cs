@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
+using DrICL.Kernels;
+using DrICL.Kernels.Cpu;
 using DrICL.Model;
+using DrICL.Model.Autograd;
 using NUnit.Framework;
 
 namespace DrICL.Tests.Model;
@@ -46,6 +49,23 @@ public class ModelConfigTests
     }
 
     [Test]
+    public void LoadsLlama3ScalingAndAnExplicitHeadDim()
+    {
+        var c = ModelConfig.Load(Fixtures.File("models", "tiny-llama3-scaled", "config.json"));
+        Assert.That(c.RopeScaling, Is.EqualTo(new Llama3RopeScaling(8, 1, 4, 64)));
+        Assert.That(c.Rope, Is.EqualTo(RopeFrequencies.Create(500000f, 16, c.RopeScaling)));
+
+        var wide = ModelConfig.Parse(LlamaWith("head_dim", "16"), "wide.json");
+        Assert.That((wide.HiddenSize, wide.Heads, wide.HeadDim), Is.EqualTo((32, 4, 16)));
+        Assert.That(wide.Rope.Inverse, Has.Length.EqualTo(8));
+        var model = ModelInit.Random(wide, CpuDevice.Instance, seed: 1);
+        Assert.That(model.Parameters.First(p => p.Name.EndsWith("q_proj.weight")).Value.Shape, Is.EqualTo(new[] { 64, 32 }));
+        Assert.That(model.Parameters.First(p => p.Name.EndsWith("o_proj.weight")).Value.Shape, Is.EqualTo(new[] { 32, 64 }));
+        var logits = model.Forward(Tape.NoGrad(CpuDevice.Instance), [1, 2, 3], [0, 1, 2], 1, 3).Value;
+        Assert.That(logits.Shape, Is.EqualTo(new[] { 3, 64 }));
+    }
+
+    [Test]
     public void ParsesMultiQueryAttentionAndTiedEmbeddings()
     {
         var mqa = ModelConfig.Parse(LlamaWith("num_key_value_heads", "1"), "mqa.json");
@@ -80,7 +100,8 @@ public class ModelConfigTests
     {
         var built = new ModelConfig(vocabSize: 256, hiddenSize: 64, intermediateSize: 172, layers: 3, heads: 8, kvHeads: 1,
             tieWordEmbeddings: true, bosTokenId: 0, eosTokenId: 255);
-        foreach (var c in new[] { ModelConfig.Load(LlamaPath), ModelConfig.Load(MistralPath), built })
+        var llama3 = ModelConfig.Load(Fixtures.File("models", "tiny-llama3-scaled", "config.json"));
+        foreach (var c in new[] { ModelConfig.Load(LlamaPath), ModelConfig.Load(MistralPath), llama3, built })
             Assert.That(ModelConfig.Parse(c.ToJson(), "saved.json"), Is.EqualTo(c));
         Assert.That(JsonNode.Parse(built.ToJson())!["architectures"]![0]!.GetValue<string>(), Is.EqualTo("LlamaForCausalLM"));
     }
@@ -90,10 +111,17 @@ public class ModelConfigTests
     [TestCase("architectures", "\"LlamaForCausalLM\"", "architectures is not an array")]
     [TestCase("model_type", "\"mixtral\"", "unsupported model_type 'mixtral'")]
     [TestCase("hidden_act", "\"gelu\"", "unsupported hidden_act \"gelu\"")]
-    [TestCase("rope_scaling", """{"type": "linear", "factor": 2.0}""", "unsupported rope_scaling")]
+    [TestCase("rope_scaling", """{"type": "linear", "factor": 2.0}""", "unsupported rope_scaling type 'linear' (supported: default, llama3)")]
+    [TestCase("rope_scaling", """{"rope_type": "yarn", "factor": 2.0}""", "unsupported rope_scaling type 'yarn' (supported: default, llama3)")]
+    [TestCase("rope_scaling", """{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0}""",
+        "missing required field rope_scaling.original_max_position_embeddings")]
+    [TestCase("rope_scaling", """{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 1.0, "original_max_position_embeddings": 64}""",
+        "rope_scaling high_freq_factor 1 is not above low_freq_factor 4")]
+    [TestCase("rope_scaling", "2", "rope_scaling is not an object: 2")]
     [TestCase("attention_bias", "true", "unsupported attention_bias true")]
     [TestCase("mlp_bias", "true", "unsupported mlp_bias true")]
-    [TestCase("head_dim", "16", "unsupported head_dim 16: only head_dim = hidden_size / num_attention_heads = 8 is supported")]
+    [TestCase("head_dim", "7", "head dim 7 is odd")]
+    [TestCase("head_dim", "0", "head_dim 0 is not positive")]
     [TestCase("num_attention_heads", "5", "num_attention_heads 5 does not divide hidden_size 32")]
     [TestCase("num_attention_heads", "0", "num_attention_heads 0 is not positive")]
     [TestCase("num_key_value_heads", "3", "num_key_value_heads 3 does not divide num_attention_heads 4")]

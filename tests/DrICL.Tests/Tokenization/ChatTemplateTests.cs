@@ -1,4 +1,3 @@
-using System.Text.Json;
 using DrICL.Model.Tokenization;
 using NUnit.Framework;
 
@@ -9,28 +8,16 @@ public class ChatTemplateTests
 {
     private const int Eos = 2, InstClose = 28793, InstName = 16289, Slash = 28748;
 
-    public sealed record ChatCase(string Template, ChatMessage[] Messages, string Rendered, int[] Ids)
-    {
-        public override string ToString() => $"{Template}: {Messages.Length} messages";
-    }
+    private static IEnumerable<ChatCase> Cases() => ChatCase.Read(MistralTokenizer.ChatCasesPath);
 
-    private static IEnumerable<ChatCase> Cases()
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(MistralTokenizer.ChatCasesPath));
-        return doc.RootElement.GetProperty("cases").EnumerateArray()
-            .Select(c => new ChatCase(
-                c.GetProperty("template").GetString()!,
-                c.GetProperty("messages").EnumerateArray()
-                    .Select(m => new ChatMessage(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)).ToArray(),
-                c.GetProperty("rendered").GetString()!,
-                c.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()).ToArray()))
-            .ToList();
-    }
+    // The Mistral-vocabulary renders (llama2, mistral) and Llama 3's, each with its own tokenizer.
+    private static IEnumerable<ChatCase> AllCases() => Cases().Concat(Llama3ChatTemplateTests.Cases());
 
-    private static ChatEncoding Encode(ChatCase c) =>
-        new ChatTemplate(ChatTemplate.ParseFormat(c.Template)).Encode(c.Messages, MistralTokenizer.Tokenizer);
+    private static ChatEncoding Encode(ChatCase c) => c.Template == "llama3"
+        ? Llama3ChatTemplateTests.Encode(c)
+        : new ChatTemplate(ChatTemplate.ParseFormat(c.Template)).Encode(c.Messages, MistralTokenizer.Tokenizer);
 
-    [TestCaseSource(nameof(Cases))]
+    [TestCaseSource(nameof(AllCases))]
     public void RendersAndEncodesLikeTheJinjaTemplate(ChatCase c)
     {
         var encoding = Encode(c);

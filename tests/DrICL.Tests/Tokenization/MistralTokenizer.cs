@@ -1,4 +1,3 @@
-using System.Text.Json;
 using DrICL.Model.Tokenization;
 
 namespace DrICL.Tests.Tokenization;
@@ -13,19 +12,5 @@ public static class MistralTokenizer
     private static readonly Lazy<BpeTokenizer> Loaded = new(() => BpeTokenizer.Load(JsonPath));
     public static BpeTokenizer Tokenizer => Loaded.Value;
 
-    public sealed record Case(string Text, int[] Ids, string Decoded)
-    {
-        public override string ToString() => JsonSerializer.Serialize(Text.Length > 40 ? Text[..40] : Text);
-    }
-
-    public static IEnumerable<Case> Cases()
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(CasesPath));
-        return doc.RootElement.GetProperty("cases").EnumerateArray()
-            .Select(c => new Case(
-                c.GetProperty("text").GetString()!,
-                c.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()).ToArray(),
-                c.GetProperty("decoded").GetString()!))
-            .ToList();
-    }
+    public static IEnumerable<TokenizerCase> Cases() => TokenizerCase.Read(CasesPath);
 }

@@ -28,6 +28,14 @@ public class TokenizeCliTests
     }
 
     [Test]
+    public void Llama3GoldenCasesAllMatch()
+    {
+        var (exit, output, _) = Run("tokenize", "--tokenizer", Llama3TokenizerTests.JsonPath, "--cases", Fixtures.File("tokenizers", "llama3", "cases.json"));
+        Assert.That(output.TrimEnd(), Does.EndWith("65/65 cases match"));
+        Assert.That(exit, Is.Zero);
+    }
+
+    [Test]
     public void ChatCasesAllMatch()
     {
         var (exit, output, _) = Run("tokenize", "--tokenizer", MistralTokenizer.JsonPath, "--chat-cases", MistralTokenizer.ChatCasesPath);
@@ -101,12 +109,14 @@ public class TokenizeCliTests
     public void BenchWritesThroughputJson()
     {
         string json = Path.Combine(tempDir, "bench.json");
-        var (exit, output, error) = Run("bench", "tokenizer", "--tokenizer", MistralTokenizer.JsonPath, "--megabytes", "0.05", "--repeat", "1", "--json", json);
+        var (exit, output, error) = Run("bench", "tokenizer", "--tokenizer", MistralTokenizer.JsonPath, "--llama3-tokenizer", Llama3TokenizerTests.JsonPath, "--megabytes", "0.05", "--repeat", "1", "--json", json);
         Assert.That(exit, Is.Zero, error);
         Assert.That(output, Does.Contain("MB/s"));
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         Assert.That(doc.RootElement.GetProperty("encode_mb_per_s").GetDouble(), Is.GreaterThan(0));
         Assert.That(doc.RootElement.GetProperty("encode_tokens_per_s").GetDouble(), Is.GreaterThan(0));
+        Assert.That(doc.RootElement.GetProperty("llama3").GetProperty("encode_mb_per_s").GetDouble(), Is.GreaterThan(0));
+        Assert.That(output, Does.Contain("mistral").And.Contain("llama3"));
     }
 
     [Test]

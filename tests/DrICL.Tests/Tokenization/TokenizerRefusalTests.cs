@@ -15,27 +15,6 @@ public class TokenizerRefusalTests
     }
 
     [Test]
-    public void ByteLevelBpeIsRefused()
-    {
-        const string gpt2 = """
-            {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]},
-             "normalizer": null,
-             "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
-             "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}}
-            """;
-        AssertRefused(gpt2, "unsupported tokenizer", "pre_tokenizer 'ByteLevel'", "byte-level BPE");
-
-        const string llama3 = """
-            {"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "ignore_merges": true},
-             "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-                {"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "Isolated", "invert": false},
-                {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]},
-             "decoder": {"type": "ByteLevel"}}
-            """;
-        AssertRefused(llama3, "'Sequence[Split, ByteLevel]'", "byte-level BPE");
-    }
-
-    [Test]
     public void OtherModelsAreRefused()
     {
         AssertRefused("""

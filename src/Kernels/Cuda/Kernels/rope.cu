@@ -1,12 +1,12 @@
 // rope.cu: rotary position embedding in place, Hugging Face rotate_half convention.
 //
 // One thread per (token, head, pair i < D/2): dimension i pairs with i + D/2 and rotates by
-// angle = pos * inv_freq_i, inv_freq_i = theta^(-2i/D). inv_freq is formed in double and rounded to
-// float, and sin/cos are taken in double of the float angle, exactly as the CPU reference does: angles
+// angle = pos * inv_freq[i], the float32 frequencies the host computed (RopeFrequencies: plain or Llama 3
+// scaled). sin/cos are taken in double of the float angle, exactly as the CPU reference does: angles
 // reach tens of thousands of radians, where float sinf would drift. inverse rotates by -angle (the backward).
 
-// x: [B*T, H, D] in place, positions: [B*T]
-extern "C" __global__ void rope(float* x, const int* positions, int tokens, int heads, int d, float theta, int inverse)
+// x: [B*T, H, D] in place, positions: [B*T], inv_freq: [D/2]
+extern "C" __global__ void rope(float* x, const int* positions, const float* inv_freq, int tokens, int heads, int d, int inverse)
 {
     int half = d / 2;
     long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x;
@@ -15,8 +15,7 @@ extern "C" __global__ void rope(float* x, const int* positions, int tokens, int 
     long long token_head = idx / half;
     int token = (int)(token_head / heads);
 
-    float inv_freq = (float)(1.0 / pow((double)theta, 2.0 * i / d));
-    float angle = (float)positions[token] * inv_freq;
+    float angle = (float)positions[token] * inv_freq[i];
     double s, c;
     sincos((double)angle, &s, &c);
     float sin_a = inverse ? -(float)s : (float)s, cos_a = (float)c;

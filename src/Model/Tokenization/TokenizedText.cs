@@ -7,14 +7,3 @@ namespace DrICL.Model.Tokenization;
 /// onto tokens after encoding the whole string at once.
 /// </summary>
 public readonly record struct TokenizedText(int[] Ids, int[] Offsets);
-
-/// <summary>Text to token ids and back. Two families: the Hugging Face BPE (Llama/Mistral) and a byte-level one for the built-in suite.</summary>
-public interface ITokenizer
-{
-    int VocabSize { get; }
-    int BosId { get; }
-    int EosId { get; }
-
-    TokenizedText Encode(string text, bool addBos = false, bool addEos = false);
-    string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true);
-}
