@@ -29,6 +29,12 @@ public struct BFragment
     public uint B0, B1;
 }
 
+/// <summary>Two values of adjacent lanes (or pairs of lanes), the lower lane's in Lo.</summary>
+public struct LanePair<T> where T : unmanaged
+{
+    public T Lo, Hi;
+}
+
 /// <summary>A C (accumulator) or D operand: 16x8 fp32, four per lane.</summary>
 public struct CFragment
 {
@@ -57,27 +63,43 @@ public static class Mma
     }
 
     /// <summary>
-    /// The same product from the same fragments, for accelerators without the instruction. Lane (g, t) owns
-    /// D rows g and g+8, columns 2t and 2t+1. For each quarter kt of k (k = 2kt, 2kt+1 and 2kt+8, 2kt+9) it
-    /// takes rows g and g+8 of A from lane 4g+kt and columns 2t and 2t+1 of B from lanes 4(2t)+kt and
-    /// 4(2t+1)+kt. bf16 x bf16 is exact in fp32, so only the fp32 sums round (the order the tensor core adds
-    /// in is unspecified; here it is k ascending within each quarter).
+    /// The same product from the same fragments, for accelerators without the instruction. Lane (g, t) owns D
+    /// rows g and g+8, columns 2t and 2t+1. Rows g and g+8 of A are spread over the lanes of its own quad
+    /// (lanes 4g..4g+3, one quarter of k each: k = 2kt, 2kt+1 and 2kt+8, 2kt+9 in lane 4g+kt), column n of B
+    /// over quad n. So each quad first gathers its lanes' registers (xor shuffles by 1 and 2), then a lane
+    /// fetches the B of quads 2t and 2t+1: six shuffles, where one per register would take twelve (each
+    /// shuffle is a barrier of 32 OS threads on the CPU accelerator). bf16 x bf16 is exact in fp32, so only
+    /// the fp32 sums round (the tensor core's order of addition is unspecified; here k quarter by quarter).
     /// </summary>
     public static void MmaBf16Portable(ref CFragment c, AFragment a, BFragment b)
     {
-        int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
-        float c0 = c.C0, c1 = c.C1, c2 = c.C2, c3 = c.C3;
-        for (int kt = 0; kt < 4; kt++)
-        {
-            var rows = Warp.Shuffle(a, 4 * g + kt);
-            var col0 = Warp.Shuffle(b, 8 * t + kt);
-            var col1 = Warp.Shuffle(b, 8 * t + 4 + kt);
-            c0 += Dot(rows.A0, col0.B0) + Dot(rows.A2, col0.B1);
-            c1 += Dot(rows.A0, col1.B0) + Dot(rows.A2, col1.B1);
-            c2 += Dot(rows.A1, col0.B0) + Dot(rows.A3, col0.B1);
-            c3 += Dot(rows.A1, col1.B0) + Dot(rows.A3, col1.B1);
-        }
-        c.C0 = c0; c.C1 = c1; c.C2 = c2; c.C3 = c3;
+        int t = Warp.LaneIdx & 3;
+        var rows = GatherQuad(a, t);
+        var cols = GatherQuad(b, t);
+        var col0 = Warp.Shuffle(cols, 8 * t);     // quad 2t: column 2t
+        var col1 = Warp.Shuffle(cols, 8 * t + 4); // quad 2t+1: column 2t+1
+        Quarter(ref c, rows.Lo.Lo, col0.Lo.Lo, col1.Lo.Lo);
+        Quarter(ref c, rows.Lo.Hi, col0.Lo.Hi, col1.Lo.Hi);
+        Quarter(ref c, rows.Hi.Lo, col0.Hi.Lo, col1.Hi.Lo);
+        Quarter(ref c, rows.Hi.Hi, col0.Hi.Hi, col1.Hi.Hi);
+    }
+
+    // x of the four lanes of this lane's quad, lowest lane first; t: this lane's index in the quad.
+    static LanePair<LanePair<T>> GatherQuad<T>(T x, int t) where T : unmanaged
+    {
+        var other = Warp.ShuffleXor(x, 1);
+        var pair = (t & 1) == 0 ? new LanePair<T> { Lo = x, Hi = other } : new LanePair<T> { Lo = other, Hi = x };
+        var otherPair = Warp.ShuffleXor(pair, 2);
+        return (t & 2) == 0 ? new LanePair<LanePair<T>> { Lo = pair, Hi = otherPair } : new LanePair<LanePair<T>> { Lo = otherPair, Hi = pair };
+    }
+
+    // One quarter of k: rows g, g+8 of A against columns 2t (col0) and 2t+1 (col1) of B.
+    static void Quarter(ref CFragment c, AFragment rows, BFragment col0, BFragment col1)
+    {
+        c.C0 += Dot(rows.A0, col0.B0) + Dot(rows.A2, col0.B1);
+        c.C1 += Dot(rows.A0, col1.B0) + Dot(rows.A2, col1.B1);
+        c.C2 += Dot(rows.A1, col0.B0) + Dot(rows.A3, col0.B1);
+        c.C3 += Dot(rows.A1, col1.B0) + Dot(rows.A3, col1.B1);
     }
 
     // Two bf16 pairs along k: x.lo y.lo + x.hi y.hi.

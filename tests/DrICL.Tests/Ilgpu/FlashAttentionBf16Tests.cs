@@ -79,14 +79,15 @@ public class FlashAttentionBf16Tests
     {
         // (batch, queries, keys, heads, kvHeads, headDim, queryOffset): each shape under a few masks, and every
         // mask kind on some shape, to keep the CPU accelerator's runtime down.
-        var all = Enum.GetValues<MaskKind>();
+        var masks = Enum.GetValues<MaskKind>().Where(m => m != MaskKind.Causal).ToArray();
         var cases = new (int B, int Tq, int Tk, int H, int Kv, int D, int Offset, MaskKind[] Masks)[]
         {
-            (2, 37, 37, 4, 2, 16, 0, all),                                     // GQA, odd length, the smallest bucket padded from 16
-            (1, 65, 65, 3, 1, 64, 0, [MaskKind.Causal, MaskKind.SegmentsWindow]), // MQA, one row past a 64-row tile
-            (1, 70, 70, 1, 1, 128, 0, [MaskKind.Causal, MaskKind.Packed]),    // the largest bucket, two key groups
+            (1, 37, 37, 4, 2, 16, 0, [MaskKind.Causal]),                       // GQA, odd length, the smallest bucket padded from 16
+            (1, 29, 29, 2, 1, 16, 0, masks),                                   // every other mask, MQA
+            (1, 65, 65, 1, 1, 64, 0, [MaskKind.Causal]),                       // one row past a 64-row tile
+            (1, 66, 66, 1, 1, 128, 0, [MaskKind.Causal]),                      // the largest bucket, two query and two key groups
             (1, 17, 17, 2, 1, 80, 0, [MaskKind.Window]),                       // padded from 80 to 128
-            (2, 5, 41, 4, 2, 64, 36, [MaskKind.Causal, MaskKind.PackedSegments]), // decoding five tokens against a KV cache
+            (1, 5, 41, 4, 2, 64, 36, [MaskKind.PackedSegments]),               // decoding five tokens against a KV cache
             (1, 1, 70, 2, 1, 32, 69, [MaskKind.Causal]),                       // one token, the last of two key tiles
         };
         foreach (var s in cases)
