@@ -67,7 +67,7 @@ public static class Mma
     /// rows g and g+8, columns 2t and 2t+1. Rows g and g+8 of A are spread over the lanes of its own quad
     /// (lanes 4g..4g+3, one quarter of k each: k = 2kt, 2kt+1 and 2kt+8, 2kt+9 in lane 4g+kt), column n of B
     /// over quad n. So each quad first gathers its lanes' registers (xor shuffles by 1 and 2), then a lane
-    /// fetches the B of quads 2t and 2t+1: six shuffles, where one per register would take twelve (each
+    /// fetches the B of quads 2t and 2t+1: six shuffles, where one per source lane would take twelve (each
     /// shuffle is a barrier of 32 OS threads on the CPU accelerator). bf16 x bf16 is exact in fp32, so only
     /// the fp32 sums round (the tensor core's order of addition is unspecified; here k quarter by quarter).
     /// </summary>
