@@ -1,6 +1,7 @@
 using DrICL.Kernels;
 using DrICL.Kernels.Cpu;
 using DrICL.Kernels.Cuda;
+using DrICL.Tests.Ilgpu;
 using NUnit.Framework;
 using static DrICL.Tests.Cuda.CudaParityTests;
 
@@ -43,20 +44,8 @@ public class CudaBf16AttentionTests() : GpuFixture(ComputePrecision.Bf16)
         return values;
     }
 
-    /// <summary>max |got - expected| &lt;= rel * max |expected| + abs.</summary>
-    static void AssertNear(Tensor expected, Tensor actual, float rel, float abs, string what)
-    {
-        float[] e = expected.ToArray(), a = actual.ToArray();
-        float scale = e.Max(MathF.Abs), worst = 0;
-        int at = -1;
-        for (int i = 0; i < e.Length; i++)
-        {
-            float diff = MathF.Abs(a[i] - e[i]);
-            if (!(diff <= worst)) { worst = diff; at = i; } // NaN counts as worst
-        }
-        TestContext.Out.WriteLine($"{what}: max |diff| {worst:E2} = {worst / scale:E2} of max |ref| {scale:E2}");
-        Assert.That(worst, Is.LessThanOrEqualTo(rel * scale + abs), $"{what}: at {at} expected {(at >= 0 ? e[at] : 0)} got {(at >= 0 ? a[at] : 0)}");
-    }
+    static void AssertNear(Tensor expected, Tensor actual, float rel, float abs, string what) =>
+        FlashAttentionBf16Tests.AssertNear(expected.ToArray(), actual.ToArray(), rel, abs, what);
 
     static IEnumerable<TestCaseData> Cases()
     {
