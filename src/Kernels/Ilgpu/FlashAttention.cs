@@ -5,10 +5,12 @@
 // Forward (FlashAttention, Dao et al. 2022, with the online softmax of Milakov & Gimelshein 2018): a group owns
 // RowsPerWarp = 4 query rows per warp of one (sequence, head). Keys and values stream through shared memory in
 // tiles of KeyTile = 32, one key per lane: lane j scores its key against a row, the warp takes the tile's max,
-// rescales the row's running sum l and output accumulator by exp(m_old - m_new), and adds p_j * v_j,
-// broadcasting each p_j by shuffle while lane c accumulates output dimensions c, c+32, .... Scores never leave
-// registers; the [Tq,Tk] matrix is never formed. lse = m + log(l) is saved for the backward. Only tiles that
-// can hold visible keys are visited (causal end, window start: AttentionMaskKernels.VisibleKeys).
+// rescales the row's running sum l and output accumulator by exp(m_old - m_new), and adds p_j * v_j: each p_j
+// goes to a [rows][32] shared tile and every lane reads it back as a broadcast while lane c accumulates output
+// dimensions c, c+32, .... Each lane keeps its own share of l (the rescaling is the same on every lane), summed
+// over the warp once at the end. The [Tq,Tk] matrix is never formed. lse = m + log(l) is saved for the
+// backward. Only tiles that can hold visible keys are visited (causal end, window start:
+// AttentionMaskKernels.VisibleKeys).
 //
 // Backward, with P = softmax(S) recomputed from the saved lse (P_ij = exp(scale q_i.k_j - lse_i)) and
 // delta_i = dO_i . O_i:  dV_j = sum_i P_ij dO_i,  dP_ij = dO_i . v_j,  dS_ij = P_ij (dP_ij - delta_i),
@@ -16,19 +18,25 @@
 // is deterministic and every output is overwritten:
 //  1. BackwardDelta: delta, one warp per query row.
 //  2. BackwardDq: like the forward, 4 query rows per warp of one head stream key/value tiles of 32 (one key per
-//     lane); each row's dQ stays in registers (lane c holds dims c, c+32, ...).
+//     lane); dS goes through a [rows][32] shared tile; each row's dQ stays in registers (lane c holds dims
+//     c, c+32, ...).
 //  3. BackwardDkDv: 4 keys per warp of one key/value head stream tiles of QueryTile = 32 query rows (one per
-//     lane) from every query head of the group that can see them; dK and dV stay in registers. Scores are
-//     computed twice (in 2 and 3), the price of no atomics.
+//     lane) from every query head of the group that can see them; P and dS go through [keys][32] shared tiles;
+//     dK and dV stay in registers. Scores are computed twice (in 2 and 3), the price of no atomics.
 //
-// What differs from the .cu: ILGPU's bindings cannot opt in to more than 48 KiB of shared memory per group, so
+// What differs from the .cu:
+//  - p and dS reach the other lanes through shared memory, not one shuffle per key: as cheap on a GPU (a
+//    broadcast read), ordered by the barriers the tiles need anyway (one __syncwarp in dQ), and about 8 times
+//    fewer warp synchronizations on ILGPU's CPU accelerator, where each one wakes 32 OS threads;
+//  - ILGPU's bindings cannot opt in to more than 48 KiB of shared memory per group, so
 //  - one [32][D+1] tile buffer holds the key tile's K and V in turn (forward: K for the scores, then V; dQ: V
 //    for dP, then K for the scores and dQ; dK/dV: the query tile's Q for P, then dO for dP and dV, then Q again
 //    for dK), with a barrier between the halves;
 //  - a group has 4 warps, except at the 256 bucket: 2 warps in the forward, 1 in the backward.
-// Shared bytes (IlgpuAttention computes the same): forward (4W D + 32 (D+1)) floats + 2*32 ints; dQ
-// (8W D + 32 (D+1)) floats + 2*32 ints; dK/dV (8W D + 32 (D+1)) floats + 2*32 floats + 2*32 + 2*16 ints, for W
-// warps: at most 41,600 bytes (D = 256). The +1 pad puts lane j's row j of a tile in its own bank.
+// Shared bytes (IlgpuAttention computes the same), for W warps: forward (4W D + 32 (D+1)) floats dynamic +
+// 16*32 floats + 2*32 ints static; dQ (8W D + 32 (D+1)) + 16*32 floats + 2*32 ints; dK/dV (8W D + 32 (D+1)) +
+// 2*16*32 + 2*32 floats + 2*32 + 2*16 ints: at most 45,824 bytes (dK/dV at D = 256). The +1 pad puts lane j's
+// row j of a tile in its own bank.
 //
 // ILGPU does not unroll loops, so a lane's D-wide accumulator is the struct LaneRow of 8 named floats, each
 // statement guarded by the head-dim bucket (a SpecializedValue: 32, 64, 128, 256, so chunks = bucket / 32 is
@@ -120,11 +128,11 @@ internal struct QueryPosition
     }
 }
 
-/// <summary>A query row of the forward: running max m and sum l, this tile's p for the lane's key, the output accumulator.</summary>
+/// <summary>A query row of the forward: running max m, the lane's share of the running sum l, the output accumulator.</summary>
 internal struct ForwardRow
 {
     public QueryPosition At;
-    public float Max, Sum, P;
+    public float Max, Sum;
     public bool Live; // this tile holds a key the row sees
     public LaneRow Acc;
 }
@@ -138,12 +146,12 @@ internal struct DqRow
     public LaneRow Acc;
 }
 
-/// <summary>A key of the dK/dV kernel: this query tile's P and dS for the lane's query, the dK and dV accumulators.</summary>
+/// <summary>A key of the dK/dV kernel: whether the lane's query sees it, this query tile's P for it, the dK and dV accumulators.</summary>
 internal struct KeyColumn
 {
     public int Local, Key; // within the group's key rows; key index j
     public bool InRange, Visible, Live;
-    public float P, Ds;
+    public float P;
     public LaneRow Dk, Dv;
 }
 
@@ -153,7 +161,8 @@ public static class FlashAttentionKernels
     public const int RowsPerWarp = 4;  // query rows per warp in Forward and BackwardDq
     public const int QueryTile = 32;   // query rows per tile in BackwardDkDv, one per lane
     public const int KeysPerWarp = 4;  // keys per warp in BackwardDkDv
-    public const int MaxKeysPerGroup = 4 * KeysPerWarp; // groups of at most 4 warps
+    public const int MaxRowsPerGroup = 4 * RowsPerWarp; // groups of at most 4 warps
+    public const int MaxKeysPerGroup = 4 * KeysPerWarp;
     public const int DeltaRowsPerGroup = 8; // BackwardDelta: a warp per row, 256 threads
 
     // q: [B,Tq,H,D], k, v: [B,Tk,KV,D], segments, sequences: [B,Tk] (read only when the mask uses them)
@@ -173,6 +182,7 @@ public static class FlashAttentionKernels
         var shared = SharedMemory.GetDynamic<float>();
         var qShared = shared.SubView(0, rows * d);                 // [rows][d]
         var kvShared = shared.SubView(rows * d, KeyTile * stride); // [32][d+1]: the key tile's K, then its V
+        var pShared = SharedMemory.Allocate<float>(MaxRowsPerGroup * KeyTile); // [rows][32]: each row's p_j
         var segShared = SharedMemory.Allocate<int>(KeyTile);
         var seqShared = SharedMemory.Allocate<int>(KeyTile);
 
@@ -194,17 +204,17 @@ public static class FlashAttentionKernels
             AttentionMaskKernels.StageMaskIds(segShared, seqShared, segments, sequences, idsRow, k0, g.KeyLength, KeyTile, mask);
             Group.Barrier();
             int j = k0 + lane, sj = segShared[lane], nj = seqShared[lane];
-            r0 = ScoreForward(r0, first, qShared, kvShared, j, sj, nj, g, mask, chunks);
-            r1 = ScoreForward(r1, first + 1, qShared, kvShared, j, sj, nj, g, mask, chunks);
-            r2 = ScoreForward(r2, first + 2, qShared, kvShared, j, sj, nj, g, mask, chunks);
-            r3 = ScoreForward(r3, first + 3, qShared, kvShared, j, sj, nj, g, mask, chunks);
-            Group.Barrier(); // the scores are taken: K may be overwritten
+            r0 = ScoreForward(r0, first, qShared, kvShared, pShared, j, sj, nj, g, mask, chunks);
+            r1 = ScoreForward(r1, first + 1, qShared, kvShared, pShared, j, sj, nj, g, mask, chunks);
+            r2 = ScoreForward(r2, first + 2, qShared, kvShared, pShared, j, sj, nj, g, mask, chunks);
+            r3 = ScoreForward(r3, first + 3, qShared, kvShared, pShared, j, sj, nj, g, mask, chunks);
+            Group.Barrier(); // the scores are taken (K may be overwritten) and every p_j is in pShared
             StageTile(kvShared, stride, v, kBase, g.KeyRowStride, k0, KeyTile, g.KeyLength, d);
             Group.Barrier();
-            r0 = AccumulateForward(r0, kvShared, d, chunks);
-            r1 = AccumulateForward(r1, kvShared, d, chunks);
-            r2 = AccumulateForward(r2, kvShared, d, chunks);
-            r3 = AccumulateForward(r3, kvShared, d, chunks);
+            r0 = AccumulateForward(r0, first, pShared, kvShared, d, chunks);
+            r1 = AccumulateForward(r1, first + 1, pShared, kvShared, d, chunks);
+            r2 = AccumulateForward(r2, first + 2, pShared, kvShared, d, chunks);
+            r3 = AccumulateForward(r3, first + 3, pShared, kvShared, d, chunks);
         }
 
         FinishForward(r0, q0 + first, b, h, o, lse, g, chunks);
@@ -216,9 +226,10 @@ public static class FlashAttentionKernels
     static ForwardRow StartForward(int i, int b, AttentionGeometry g, ArrayView<int> segments, ArrayView<int> sequences, KernelMask mask) =>
         new() { At = QueryPosition.At(i, b, g, segments, sequences, mask), Max = float.NegativeInfinity };
 
-    // Lane j's score against row `local` of qShared, then the online-softmax update of m, l and the accumulator's scale.
-    static ForwardRow ScoreForward(ForwardRow row, int local, ArrayView<float> qShared, ArrayView<float> kShared, int j, int sj, int nj,
-        AttentionGeometry g, KernelMask mask, int chunks)
+    // Lane j's score against row `local` of qShared, then the online-softmax update of m, the lane's share of l
+    // and the accumulator's scale; p_j goes to pShared for the accumulation after the next barrier.
+    static ForwardRow ScoreForward(ForwardRow row, int local, ArrayView<float> qShared, ArrayView<float> kShared, ArrayView<float> pShared,
+        int j, int sj, int nj, AttentionGeometry g, KernelMask mask, int chunks)
     {
         row.Live = false;
         if (!row.At.InRange) return row; // whole warp: the row does not depend on the lane
@@ -230,30 +241,28 @@ public static class FlashAttentionKernels
         if (tileMax == float.NegativeInfinity) return row; // no visible key in this tile for this row
         float mNew = XMath.Max(row.Max, tileMax);
         float correction = XMath.Exp(row.Max - mNew); // 0 on the row's first visible tile
-        row.P = s == float.NegativeInfinity ? 0f : XMath.Exp(s - mNew);
-        row.Sum = row.Sum * correction + WarpSum(row.P);
+        float p = s == float.NegativeInfinity ? 0f : XMath.Exp(s - mNew);
+        row.Sum = row.Sum * correction + p; // correction is the same on every lane: the warp sum waits for the end
+        pShared[local * KeyTile + Warp.LaneIdx] = p;
         row.Acc = LaneRow.Scale(row.Acc, correction, chunks);
         row.Max = mNew;
         row.Live = true;
         return row;
     }
 
-    // acc += sum_j p_j v_j over the tile, p_j broadcast from lane j
-    static ForwardRow AccumulateForward(ForwardRow row, ArrayView<float> vShared, int d, int chunks)
+    // acc += sum_j p_j v_j over the tile
+    static ForwardRow AccumulateForward(ForwardRow row, int local, ArrayView<float> pShared, ArrayView<float> vShared, int d, int chunks)
     {
-        if (!row.Live) return row;
-        int lane = Warp.LaneIdx;
-        for (int jj = 0; jj < KeyTile; jj++)
-            row.Acc = LaneRow.AddScaled(row.Acc, Warp.Shuffle(row.P, jj), vShared, jj * (d + 1), lane, d, chunks);
+        if (row.Live) row.Acc = AddTile(row.Acc, pShared, local * KeyTile, vShared, d, chunks);
         return row;
     }
 
     static void FinishForward(ForwardRow row, int i, int b, int h, ArrayView<float> o, ArrayView<float> lse, AttentionGeometry g, int chunks)
     {
         if (!row.At.InRange) return;
-        // l > 0: a query always sees its own key
-        LaneRow.Store(row.Acc, 1f / row.Sum, o, g.QueryBase(b, h) + (long)i * g.QueryRowStride, Warp.LaneIdx, g.HeadDim, chunks);
-        if (Warp.IsFirstLane) lse[((long)b * g.Heads + h) * g.QueryLength + i] = row.Max + XMath.Log(row.Sum);
+        float sum = WarpSum(row.Sum); // > 0: a query always sees its own key
+        LaneRow.Store(row.Acc, 1f / sum, o, g.QueryBase(b, h) + (long)i * g.QueryRowStride, Warp.LaneIdx, g.HeadDim, chunks);
+        if (Warp.IsFirstLane) lse[((long)b * g.Heads + h) * g.QueryLength + i] = row.Max + XMath.Log(sum);
     }
 
     // dO, o: [B,Tq,H,D] -> delta: [B,H,Tq]; grid: ceil(B*Tq*H / 8), group: 256 (a warp per row)
@@ -292,6 +301,7 @@ public static class FlashAttentionKernels
         var qShared = shared.SubView(0, rows * d);                      // [rows][d]
         var doShared = shared.SubView(rows * d, rows * d);              // [rows][d]
         var kvShared = shared.SubView(2 * rows * d, KeyTile * stride); // [32][d+1]: the key tile's V, then its K
+        var dsShared = SharedMemory.Allocate<float>(MaxRowsPerGroup * KeyTile); // [rows][32]: each row's dS_j
         var segShared = SharedMemory.Allocate<int>(KeyTile);
         var seqShared = SharedMemory.Allocate<int>(KeyTile);
 
@@ -321,10 +331,15 @@ public static class FlashAttentionKernels
             Group.Barrier(); // dP is taken: V may be overwritten
             StageTile(kvShared, stride, k, kBase, g.KeyRowStride, k0, KeyTile, g.KeyLength, d);
             Group.Barrier();
-            r0 = AccumulateDq(r0, first, qShared, kvShared, g, chunks);
-            r1 = AccumulateDq(r1, first + 1, qShared, kvShared, g, chunks);
-            r2 = AccumulateDq(r2, first + 2, qShared, kvShared, g, chunks);
-            r3 = AccumulateDq(r3, first + 3, qShared, kvShared, g, chunks);
+            DsDq(r0, first, qShared, kvShared, dsShared, g);
+            DsDq(r1, first + 1, qShared, kvShared, dsShared, g);
+            DsDq(r2, first + 2, qShared, kvShared, dsShared, g);
+            DsDq(r3, first + 3, qShared, kvShared, dsShared, g);
+            Warp.Barrier(); // the warp's dS rows are in dsShared
+            r0 = AccumulateDq(r0, first, dsShared, kvShared, d, chunks);
+            r1 = AccumulateDq(r1, first + 1, dsShared, kvShared, d, chunks);
+            r2 = AccumulateDq(r2, first + 2, dsShared, kvShared, d, chunks);
+            r3 = AccumulateDq(r3, first + 3, dsShared, kvShared, d, chunks);
         }
 
         FinishDq(r0, q0 + first, b, h, dq, g, chunks);
@@ -352,10 +367,10 @@ public static class FlashAttentionKernels
         return row;
     }
 
-    // dS for the lane's key, then dq += sum_j dS_j k_j over the tile (scale folded into dS)
-    static DqRow AccumulateDq(DqRow row, int local, ArrayView<float> qShared, ArrayView<float> kShared, AttentionGeometry g, int chunks)
+    // dS for the lane's key (scale folded in) into dsShared
+    static void DsDq(DqRow row, int local, ArrayView<float> qShared, ArrayView<float> kShared, ArrayView<float> dsShared, AttentionGeometry g)
     {
-        if (!row.Live) return row;
+        if (!row.Live) return;
         int d = g.HeadDim, lane = Warp.LaneIdx;
         float ds = 0f;
         if (row.Visible)
@@ -363,8 +378,13 @@ public static class FlashAttentionKernels
             float p = XMath.Exp(Dot(qShared, local * d, kShared, lane * (d + 1), d) * g.Scale - row.Lse);
             ds = p * (row.Dp - row.Delta) * g.Scale;
         }
-        for (int jj = 0; jj < KeyTile; jj++)
-            row.Acc = LaneRow.AddScaled(row.Acc, Warp.Shuffle(ds, jj), kShared, jj * (d + 1), lane, d, chunks);
+        dsShared[local * KeyTile + lane] = ds;
+    }
+
+    // dq += sum_j dS_j k_j over the tile
+    static DqRow AccumulateDq(DqRow row, int local, ArrayView<float> dsShared, ArrayView<float> kShared, int d, int chunks)
+    {
+        if (row.Live) row.Acc = AddTile(row.Acc, dsShared, local * KeyTile, kShared, d, chunks);
         return row;
     }
 
@@ -394,6 +414,8 @@ public static class FlashAttentionKernels
         var kShared = shared.SubView(0, keyRows * d);                    // [keyRows][d]
         var vShared = shared.SubView(keyRows * d, keyRows * d);          // [keyRows][d]
         var qdoShared = shared.SubView(2 * keyRows * d, QueryTile * stride); // [32][d+1]: the query tile's Q, dO, then Q
+        var pShared = SharedMemory.Allocate<float>(MaxKeysPerGroup * QueryTile);  // [keys][32]: each key's P_i
+        var dsShared = SharedMemory.Allocate<float>(MaxKeysPerGroup * QueryTile); // [keys][32]: each key's dS_i
         var lseShared = SharedMemory.Allocate<float>(QueryTile);
         var deltaShared = SharedMemory.Allocate<float>(QueryTile);
         var qSegShared = SharedMemory.Allocate<int>(QueryTile);
@@ -438,24 +460,24 @@ public static class FlashAttentionKernels
                 bool laneInRange = qi < g.QueryLength;
                 int si = qSegShared[lane], ni = qSeqShared[lane];
                 float rowLse = lseShared[lane], rowDelta = deltaShared[lane];
-                c0 = ProbabilityDkDv(c0, qdoShared, kShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
-                c1 = ProbabilityDkDv(c1, qdoShared, kShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
-                c2 = ProbabilityDkDv(c2, qdoShared, kShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
-                c3 = ProbabilityDkDv(c3, qdoShared, kShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
-                Group.Barrier(); // P is taken: Q may be overwritten by dO
+                c0 = ProbabilityDkDv(c0, qdoShared, kShared, pShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
+                c1 = ProbabilityDkDv(c1, qdoShared, kShared, pShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
+                c2 = ProbabilityDkDv(c2, qdoShared, kShared, pShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
+                c3 = ProbabilityDkDv(c3, qdoShared, kShared, pShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
+                Group.Barrier(); // P is in pShared: Q may be overwritten by dO
                 StageTile(qdoShared, stride, dO, qBase, g.QueryRowStride, i0, QueryTile, g.QueryLength, d);
                 Group.Barrier();
-                c0 = AccumulateDv(c0, qdoShared, vShared, rowDelta, g, chunks);
-                c1 = AccumulateDv(c1, qdoShared, vShared, rowDelta, g, chunks);
-                c2 = AccumulateDv(c2, qdoShared, vShared, rowDelta, g, chunks);
-                c3 = AccumulateDv(c3, qdoShared, vShared, rowDelta, g, chunks);
-                Group.Barrier(); // dO is consumed: Q comes back for dK
+                c0 = AccumulateDv(c0, qdoShared, vShared, pShared, dsShared, rowDelta, g, chunks);
+                c1 = AccumulateDv(c1, qdoShared, vShared, pShared, dsShared, rowDelta, g, chunks);
+                c2 = AccumulateDv(c2, qdoShared, vShared, pShared, dsShared, rowDelta, g, chunks);
+                c3 = AccumulateDv(c3, qdoShared, vShared, pShared, dsShared, rowDelta, g, chunks);
+                Group.Barrier(); // dO is consumed and dS is in dsShared: Q comes back for dK
                 StageTile(qdoShared, stride, q, qBase, g.QueryRowStride, i0, QueryTile, g.QueryLength, d);
                 Group.Barrier();
-                c0 = AccumulateDk(c0, qdoShared, d, chunks);
-                c1 = AccumulateDk(c1, qdoShared, d, chunks);
-                c2 = AccumulateDk(c2, qdoShared, d, chunks);
-                c3 = AccumulateDk(c3, qdoShared, d, chunks);
+                c0 = AccumulateDk(c0, qdoShared, dsShared, d, chunks);
+                c1 = AccumulateDk(c1, qdoShared, dsShared, d, chunks);
+                c2 = AccumulateDk(c2, qdoShared, dsShared, d, chunks);
+                c3 = AccumulateDk(c3, qdoShared, dsShared, d, chunks);
             }
         }
 
@@ -468,8 +490,9 @@ public static class FlashAttentionKernels
     static KeyColumn StartKey(int local, int k0, AttentionGeometry g) =>
         new() { Local = local, Key = k0 + local, InRange = k0 + local < g.KeyLength };
 
-    // Whether the lane's query sees this key, and its P = exp(scale q_i.k_j - lse_i)
-    static KeyColumn ProbabilityDkDv(KeyColumn key, ArrayView<float> qShared, ArrayView<float> kShared, bool laneInRange, int qi, int si, int ni,
+    // Whether the lane's query sees this key, and its P = exp(scale q_i.k_j - lse_i), also into pShared
+    static KeyColumn ProbabilityDkDv(KeyColumn key, ArrayView<float> qShared, ArrayView<float> kShared, ArrayView<float> pShared,
+        bool laneInRange, int qi, int si, int ni,
         ArrayView<int> kSegShared, ArrayView<int> kSeqShared, float rowLse, AttentionGeometry g, KernelMask mask)
     {
         key.Live = false;
@@ -478,27 +501,25 @@ public static class FlashAttentionKernels
         key.Visible = laneInRange && AttentionMaskKernels.KeyVisible(qi, key.Key, si, kSegShared[key.Local], ni, kSeqShared[key.Local], mask);
         key.Live = WarpAny(key.Visible);
         key.P = key.Visible ? XMath.Exp(Dot(qShared, Warp.LaneIdx * (d + 1), kShared, key.Local * d, d) * g.Scale - rowLse) : 0f;
+        pShared[key.Local * QueryTile + Warp.LaneIdx] = key.P;
         return key;
     }
 
-    // dS = P (dO_i . v_j - delta_i) scale for the lane's query, then dv += sum_i P_i dO_i over the tile
-    static KeyColumn AccumulateDv(KeyColumn key, ArrayView<float> doShared, ArrayView<float> vShared, float rowDelta, AttentionGeometry g, int chunks)
+    // dS = P (dO_i . v_j - delta_i) scale for the lane's query into dsShared, then dv += sum_i P_i dO_i over the tile
+    static KeyColumn AccumulateDv(KeyColumn key, ArrayView<float> doShared, ArrayView<float> vShared, ArrayView<float> pShared, ArrayView<float> dsShared,
+        float rowDelta, AttentionGeometry g, int chunks)
     {
         if (!key.Live) return key;
         int d = g.HeadDim, lane = Warp.LaneIdx;
-        key.Ds = key.Visible ? key.P * (Dot(doShared, lane * (d + 1), vShared, key.Local * d, d) - rowDelta) * g.Scale : 0f;
-        for (int ii = 0; ii < QueryTile; ii++)
-            key.Dv = LaneRow.AddScaled(key.Dv, Warp.Shuffle(key.P, ii), doShared, ii * (d + 1), lane, d, chunks);
+        dsShared[key.Local * QueryTile + lane] = key.Visible ? key.P * (Dot(doShared, lane * (d + 1), vShared, key.Local * d, d) - rowDelta) * g.Scale : 0f;
+        key.Dv = AddTile(key.Dv, pShared, key.Local * QueryTile, doShared, d, chunks);
         return key;
     }
 
-    // dk += sum_i dS_i q_i over the tile (scale folded into dS)
-    static KeyColumn AccumulateDk(KeyColumn key, ArrayView<float> qShared, int d, int chunks)
+    // dk += sum_i dS_i q_i over the tile
+    static KeyColumn AccumulateDk(KeyColumn key, ArrayView<float> qShared, ArrayView<float> dsShared, int d, int chunks)
     {
-        if (!key.Live) return key;
-        int lane = Warp.LaneIdx;
-        for (int ii = 0; ii < QueryTile; ii++)
-            key.Dk = LaneRow.AddScaled(key.Dk, Warp.Shuffle(key.Ds, ii), qShared, ii * (d + 1), lane, d, chunks);
+        if (key.Live) key.Dk = AddTile(key.Dk, dsShared, key.Local * QueryTile, qShared, d, chunks);
         return key;
     }
 
@@ -519,6 +540,16 @@ public static class FlashAttentionKernels
             int r = idx / d, c = idx - r * d, x = first + r;
             dst[r * stride + c] = x < limit ? src[srcBase + (long)x * srcStride + c] : 0f;
         }
+    }
+
+    // acc += sum_t coefficients[at + t] * tile row t, over the 32 rows of a [32][d+1] tile; every lane reads the
+    // same coefficient (a shared-memory broadcast) and its own dims of the row
+    static LaneRow AddTile(LaneRow acc, ArrayView<float> coefficients, int at, ArrayView<float> tile, int d, int chunks)
+    {
+        int lane = Warp.LaneIdx;
+        for (int t = 0; t < 32; t++)
+            acc = LaneRow.AddScaled(acc, coefficients[at + t], tile, t * (d + 1), lane, d, chunks);
+        return acc;
     }
 
     static float Dot(ArrayView<float> a, int aAt, ArrayView<float> b, int bAt, int d)

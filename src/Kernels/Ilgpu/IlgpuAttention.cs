@@ -53,14 +53,17 @@ public sealed class IlgpuAttention : IDisposable
     public static int ForwardWarps(int d) => Bucket(d) <= 128 ? 4 : 2;
     public static int BackwardWarps(int d) => Bucket(d) <= 128 ? 4 : 1;
 
-    // The banner's sums: dynamic floats (per-warp rows, one [32][d+1] tile), then static floats and ints.
+    // The banner's sums: dynamic floats (per-warp rows, one [32][d+1] tile), then static floats (p/dS tiles, lse,
+    // delta) and ints (mask ids).
     public static int ForwardDynamicFloats(int d) => ForwardWarps(d) * FlashAttentionKernels.RowsPerWarp * d + FlashAttentionKernels.KeyTile * (d + 1);
     public static int DqDynamicFloats(int d) => 2 * BackwardWarps(d) * FlashAttentionKernels.RowsPerWarp * d + FlashAttentionKernels.KeyTile * (d + 1);
     public static int DkDvDynamicFloats(int d) => 2 * BackwardWarps(d) * FlashAttentionKernels.KeysPerWarp * d + FlashAttentionKernels.QueryTile * (d + 1);
-    public static int ForwardSharedBytes(int d) => sizeof(float) * (ForwardDynamicFloats(d) + 2 * FlashAttentionKernels.KeyTile);
-    public static int DqSharedBytes(int d) => sizeof(float) * (DqDynamicFloats(d) + 2 * FlashAttentionKernels.KeyTile);
-    public static int DkDvSharedBytes(int d) =>
-        sizeof(float) * (DkDvDynamicFloats(d) + 4 * FlashAttentionKernels.QueryTile + 2 * FlashAttentionKernels.MaxKeysPerGroup);
+    public static int ForwardSharedBytes(int d) =>
+        sizeof(float) * (ForwardDynamicFloats(d) + FlashAttentionKernels.MaxRowsPerGroup * FlashAttentionKernels.KeyTile + 2 * FlashAttentionKernels.KeyTile);
+    public static int DqSharedBytes(int d) =>
+        sizeof(float) * (DqDynamicFloats(d) + FlashAttentionKernels.MaxRowsPerGroup * FlashAttentionKernels.KeyTile + 2 * FlashAttentionKernels.KeyTile);
+    public static int DkDvSharedBytes(int d) => sizeof(float) * (DkDvDynamicFloats(d) + 2 * FlashAttentionKernels.MaxKeysPerGroup * FlashAttentionKernels.QueryTile
+        + 4 * FlashAttentionKernels.QueryTile + 2 * FlashAttentionKernels.MaxKeysPerGroup);
 
     // q: [B,Tq,H,D], k, v: [B,Tk,KV,D] -> o: [B,Tq,H,D], lse: [B,H,Tq]
     public void Forward(AcceleratorStream stream, ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o, ArrayView<float> lse,
