@@ -1,21 +1,20 @@
-// AttentionMaskKernels.cs: which keys a query may see, shared by the attention kernels (a port of attention_mask.cuh).
-//
-// Mirrors AttentionMask.IsVisible: always causal (j <= i); with window > 0 also i - j < window; with sequence
-// ids (several episodes packed into one row) only keys of the query's own sequence; then, with segment ids
-// (0 = prefix, k = demonstration k), a query in segment s > 0 sees its own segment and the prefix as `prefix`
-// allows. i and j are key indices (a query's key index includes QueryOffset).
-// These are device helpers called from kernels, not kernels: internal, so that the public static void
-// methods of the kernel classes stay exactly the entry points.
 using ILGPU;
 
 namespace DrICL.Kernels.Ilgpu;
 
-/// <summary>The mask as the kernels take it: scalars only (the id arrays travel as separate views).</summary>
+// AttentionMaskKernels.cs: which keys a query may see, shared by the attention kernels (a port of attention_mask.cuh).
+//
+// Mirrors AttentionMask.IsVisible: always causal (j <= i); with window > 0 also i - j < window; with
+// sequence ids (several episodes packed into one row) only keys of the query's own sequence; then, with
+// segment ids (0 = prefix, k = demonstration k), a query in segment s > 0 sees its own segment and the
+// prefix as `Prefix` allows. i and j are key indices (a query's key index includes QueryOffset).
+
+/// <summary>The mask as kernels take it: scalars only, the id arrays passed as views beside it.</summary>
 public struct KernelMask
 {
     public int Window;    // 0 = no sliding window
     public int Segmented; // whether segment ids apply
-    public int Prefix;    // (int)PrefixVisibility: All 0, First 1, None 2
+    public int Prefix;    // (int)PrefixVisibility
     public int Sequenced; // whether sequence ids apply
 
     public static KernelMask From(AttentionMask mask) => new()
@@ -27,46 +26,46 @@ public struct KernelMask
     };
 }
 
-/// <summary>[Begin, End): the keys a block of query rows may see.</summary>
+/// <summary>[Begin, End): key indices.</summary>
 public struct KeyRange
 {
     public int Begin, End;
 }
 
-internal static class AttentionMaskKernels
+public static class AttentionMaskKernels
 {
-    const int PrefixAll = (int)PrefixVisibility.All;
-    const int PrefixFirst = (int)PrefixVisibility.First;
-
-    // si, sj: segment ids of the query's and the key's positions (ignored unless segmented);
-    // ni, nj: their sequence ids (ignored unless sequenced)
-    internal static bool KeyVisible(int i, int j, int si, int sj, int ni, int nj, KernelMask mask)
+    /// <summary>si, sj: segment ids of the query's and the key's positions (ignored unless segmented); ni, nj: their sequence ids (ignored unless sequenced).</summary>
+    public static bool KeyVisible(int i, int j, int si, int sj, int ni, int nj, KernelMask mask)
     {
         if (j > i) return false;
         if (mask.Window > 0 && i - j >= mask.Window) return false;
         if (mask.Sequenced != 0 && ni != nj) return false;
         if (mask.Segmented == 0 || si == 0 || sj == si) return true;
         if (sj != 0) return false;
-        return mask.Prefix == PrefixAll || (mask.Prefix == PrefixFirst && si == 1);
+        return mask.Prefix == (int)PrefixVisibility.All || (mask.Prefix == (int)PrefixVisibility.First && si == 1);
     }
 
-    // The keys that any query row q0..qLast (indices before QueryOffset) may see, from the causal end after the
-    // last row and the window start before the first. Kernels visit only these key tiles.
-    internal static KeyRange VisibleKeys(int q0, int qLast, int queryOffset, KernelMask mask) => new()
+    /// <summary>
+    /// The keys that any query row q0..qLast (indices before QueryOffset) may see, from the causal end after the
+    /// last row and the window start before the first. Kernels visit only these key tiles.
+    /// </summary>
+    public static KeyRange VisibleKeys(int q0, int qLast, int queryOffset, KernelMask mask) => new()
     {
         Begin = mask.Window > 0 ? Math.Max(0, queryOffset + q0 - mask.Window + 1) : 0,
         End = queryOffset + qLast + 1,
     };
 
-    // Segment and sequence ids of positions first..first+count-1 (of a row whose ids start at idsRow) into
-    // shared memory, one per thread of the group; 0 from `end` on, or when the mask does not use them.
-    internal static void StageMaskIds(ArrayView<int> segShared, ArrayView<int> seqShared, ArrayView<int> segments, ArrayView<int> sequences,
+    /// <summary>
+    /// Segment and sequence ids of positions first..first+count-1 (of a row whose ids start at idsRow) into
+    /// shared memory, one per thread of the group; 0 from `end` on, or when the mask does not use them.
+    /// </summary>
+    public static void StageMaskIds(ArrayView<int> segS, ArrayView<int> seqS, ArrayView<int> segments, ArrayView<int> sequences,
         long idsRow, int first, int end, int count, KernelMask mask)
     {
-        int t = Group.IdxX;
-        if (t >= count) return;
-        int p = first + t;
-        segShared[t] = mask.Segmented != 0 && p < end ? segments[idsRow + p] : 0;
-        seqShared[t] = mask.Sequenced != 0 && p < end ? sequences[idsRow + p] : 0;
+        int x = Group.IdxX;
+        if (x >= count) return;
+        int p = first + x;
+        segS[x] = mask.Segmented != 0 && p < end ? segments[idsRow + p] : 0;
+        seqS[x] = mask.Sequenced != 0 && p < end ? sequences[idsRow + p] : 0;
     }
 }
