@@ -102,6 +102,23 @@ public class FlashAttentionTests
     }
 
     [Test]
+    public void RejectsViewsAndMasksThatDoNotFitTheShape()
+    {
+        var shape = new AttentionShape(1, 4, 4, 2, 1, 8);
+        var gpu = accelerator!;
+        using var q = gpu.Allocate1D<float>(1 * 4 * 2 * 8);
+        using var kv = gpu.Allocate1D<float>(1 * 4 * 1 * 8);
+        using var lse = gpu.Allocate1D<float>(1 * 2 * 4);
+        var stream = gpu.DefaultStream;
+        Assert.That(() => attention!.Forward(stream, q.View, kv.View, kv.View, q.View, lse.View, shape with { Heads = 4 }, AttentionMask.Causal),
+            Throws.ArgumentException.With.Message.Contains("do not fit"));
+        Assert.That(() => attention!.Forward(stream, q.View, kv.View, kv.View, q.View, lse.View, shape, new AttentionMask(SegmentIds: new int[3])),
+            Throws.ArgumentException.With.Message.Contains("3 segment ids for 1x4 keys"));
+        Assert.That(() => attention!.Backward(stream, kv.View, q.View, kv.View, kv.View, q.View, lse.View, q.View, kv.View, kv.View, shape, AttentionMask.Causal),
+            Throws.ArgumentException.With.Message.Contains("gradients"));
+    }
+
+    [Test]
     public void TilesFitSharedMemoryAtEveryHeadDim()
     {
         for (int d = 1; d <= IlgpuAttention.MaxHeadDim; d++)
