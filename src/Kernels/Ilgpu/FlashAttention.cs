@@ -28,11 +28,11 @@
 //  - p and dS reach the other lanes through shared memory, not one shuffle per key: as cheap on a GPU (a
 //    broadcast read), ordered by the barriers the tiles need anyway (one __syncwarp in dQ), and about 8 times
 //    fewer warp synchronizations on ILGPU's CPU accelerator, where each one wakes 32 OS threads;
-//  - ILGPU's bindings cannot opt in to more than 48 KiB of shared memory per group, so
-//  - one [32][D+1] tile buffer holds the key tile's K and V in turn (forward: K for the scores, then V; dQ: V
-//    for dP, then K for the scores and dQ; dK/dV: the query tile's Q for P, then dO for dP and dV, then Q again
-//    for dK), with a barrier between the halves;
-//  - a group has 4 warps, except at the 256 bucket: 2 warps in the forward, 1 in the backward.
+//  - ILGPU's bindings cannot opt in to more than 48 KiB of shared memory per group (the .cu's dQ and dK/dV
+//    tiles take just over 48 KiB at D = 128, and all three 80-97 KiB at D = 256), so one [32][D+1] tile buffer holds
+//    the key tile's K and V in turn (forward: K for the scores, then V; dQ: V for dP, then K for the scores and
+//    dQ; dK/dV: the query tile's Q for P, then dO for dP and dV, then Q again for dK), with a barrier between
+//    the halves, and a group has 4 warps except at the 256 bucket: 2 in the forward, 1 in the backward.
 // Shared bytes (IlgpuAttention computes the same), for W warps: forward (4W D + 32 (D+1)) floats dynamic +
 // 16*32 floats + 2*32 ints static; dQ (8W D + 32 (D+1)) + 16*32 floats + 2*32 ints; dK/dV (8W D + 32 (D+1)) +
 // 2*16*32 + 2*32 floats + 2*32 + 2*16 ints: at most 45,824 bytes (dK/dV at D = 256). The +1 pad puts lane j's
