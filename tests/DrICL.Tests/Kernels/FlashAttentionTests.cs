@@ -133,7 +133,7 @@ public class FlashAttentionTests
         AssertClose(dvRef, dv, "dv");
     }
 
-    static AttentionMask MakeMask(MaskKind kind, int batch, int keys, int seed) => kind switch
+    internal static AttentionMask MakeMask(MaskKind kind, int batch, int keys, int seed) => kind switch
     {
         MaskKind.Causal => AttentionMask.Causal,
         MaskKind.Window1 => new AttentionMask(Window: 1),
@@ -175,7 +175,7 @@ public class FlashAttentionTests
         return ids;
     }
 
-    static (float[] Q, float[] K, float[] V, float[] DO) Inputs(AttentionShape s, int seed)
+    internal static (float[] Q, float[] K, float[] V, float[] DO) Inputs(AttentionShape s, int seed)
     {
         var rng = new Random(seed);
         float[] Make(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 4 - 2))];
@@ -183,7 +183,8 @@ public class FlashAttentionTests
         return (Make(qn), Make(kn), Make(kn), Make(qn));
     }
 
-    static void AssertClose(float[] expected, float[] actual, string what)
+    // |actual - expected| <= tolerance * max(1, max|expected|) everywhere
+    internal static void AssertClose(float[] expected, float[] actual, string what, double tolerance = 2e-5)
     {
         Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
         double scale = Math.Max(1, expected.Max(Math.Abs)), worst = 0;
@@ -194,6 +195,6 @@ public class FlashAttentionTests
             if (double.IsNaN(err)) Assert.Fail($"{what}[{i}]: expected {expected[i]}, got {actual[i]}");
             if (err > worst) { worst = err; at = i; }
         }
-        Assert.That(worst, Is.LessThanOrEqualTo(2e-5 * scale), $"{what}[{at}]: expected {expected[at]}, got {actual[at]}");
+        Assert.That(worst, Is.LessThanOrEqualTo(tolerance * scale), $"{what}[{at}]: expected {expected[at]}, got {actual[at]}");
     }
 }
