@@ -35,7 +35,7 @@ public struct KeyRange
 public static class AttentionMaskKernels
 {
     /// <summary>si, sj: segment ids of the query's and the key's positions (ignored unless segmented); ni, nj: their sequence ids (ignored unless sequenced).</summary>
-    public static bool KeyVisible(int i, int j, int si, int sj, int ni, int nj, KernelMask mask)
+    internal static bool KeyVisible(int i, int j, int si, int sj, int ni, int nj, KernelMask mask)
     {
         if (j > i) return false;
         if (mask.Window > 0 && i - j >= mask.Window) return false;
@@ -49,7 +49,7 @@ public static class AttentionMaskKernels
     /// The keys that any query row q0..qLast (indices before QueryOffset) may see, from the causal end after the
     /// last row and the window start before the first. Kernels visit only these key tiles.
     /// </summary>
-    public static KeyRange VisibleKeys(int q0, int qLast, int queryOffset, KernelMask mask) => new()
+    internal static KeyRange VisibleKeys(int q0, int qLast, int queryOffset, KernelMask mask) => new()
     {
         Begin = mask.Window > 0 ? Math.Max(0, queryOffset + q0 - mask.Window + 1) : 0,
         End = queryOffset + qLast + 1,
@@ -59,7 +59,7 @@ public static class AttentionMaskKernels
     /// Segment and sequence ids of positions first..first+count-1 (of a row whose ids start at idsRow) into
     /// shared memory, one per thread of the group; 0 from `end` on, or when the mask does not use them.
     /// </summary>
-    public static void StageMaskIds(ArrayView<int> segS, ArrayView<int> seqS, ArrayView<int> segments, ArrayView<int> sequences,
+    internal static void StageMaskIds(ArrayView<int> segS, ArrayView<int> seqS, ArrayView<int> segments, ArrayView<int> sequences,
         long idsRow, int first, int end, int count, KernelMask mask)
     {
         int x = Group.IdxX;

@@ -62,19 +62,6 @@ public struct HeadDim32 : IHeadDim { public readonly int Padded => 32; }
 public struct HeadDim64 : IHeadDim { public readonly int Padded => 64; }
 public struct HeadDim128 : IHeadDim { public readonly int Padded => 128; }
 
-/// <summary>AttentionShape's sizes as a kernel parameter (scalars only).</summary>
-public struct AttentionDims
-{
-    public int QueryLength, KeyLength, Heads, KvHeads, HeadDim, QueryOffset;
-    public float Scale;
-
-    public static AttentionDims From(AttentionShape s) => new()
-    {
-        QueryLength = s.QueryLength, KeyLength = s.KeyLength, Heads = s.Heads, KvHeads = s.KvHeads,
-        HeadDim = s.HeadDim, QueryOffset = s.QueryOffset, Scale = s.Scale,
-    };
-}
-
 public static class FlashAttentionBf16Kernels
 {
     public const int Warps = 4;
@@ -90,7 +77,7 @@ public static class FlashAttentionBf16Kernels
         ArrayView<float> k, ArrayView<float> v,          // [B,Tk,KV,D]
         ArrayView<int> segments, ArrayView<int> sequences, // [B,Tk]
         ArrayView<float> o, ArrayView<float> lse,        // [B,Tq,H,D], [B,H,Tq]
-        AttentionDims s, KernelMask mask) where TDim : struct, IHeadDim
+        AttentionGeometry s, KernelMask mask) where TDim : struct, IHeadDim
     {
         int dp = default(TDim).Padded, rs = Stride(dp), d = s.HeadDim, tq = s.QueryLength, tk = s.KeyLength;
         var kTile = SharedMemory.Allocate<uint>(KeyTile * ((default(TDim).Padded + Pad) / 2)); // [64][DP+8]; first carries the Q fragments
@@ -194,7 +181,7 @@ public static class FlashAttentionBf16Kernels
         ArrayView<int> segments, ArrayView<int> sequences,                     // [B,Tk]
         ArrayView<float> dq,                                                   // [B,Tq,H,D] accumulated
         ArrayView<float> dk, ArrayView<float> dv,                              // [B,Tk,KV,D] overwritten
-        AttentionDims s, KernelMask mask) where TDim : struct, IHeadDim
+        AttentionGeometry s, KernelMask mask) where TDim : struct, IHeadDim
     {
         const int bq = BackwardQueryRows, dsStride = (BackwardQueryRows + Pad) / 2;
         int dp = default(TDim).Padded, rs = Stride(dp), d = s.HeadDim, tq = s.QueryLength, tk = s.KeyLength;

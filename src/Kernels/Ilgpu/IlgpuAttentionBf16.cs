@@ -4,10 +4,10 @@ using ILGPU.Runtime.Cuda;
 using static DrICL.Kernels.Ilgpu.FlashAttentionBf16Kernels;
 using ForwardKernel = System.Action<ILGPU.Runtime.AcceleratorStream, ILGPU.KernelConfig, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>,
     ILGPU.ArrayView<float>, ILGPU.ArrayView<int>, ILGPU.ArrayView<int>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>,
-    DrICL.Kernels.Ilgpu.AttentionDims, DrICL.Kernels.Ilgpu.KernelMask>;
+    DrICL.Kernels.Ilgpu.AttentionGeometry, DrICL.Kernels.Ilgpu.KernelMask>;
 using BackwardKernel = System.Action<ILGPU.Runtime.AcceleratorStream, ILGPU.KernelConfig, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>,
     ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<int>, ILGPU.ArrayView<int>,
-    ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, DrICL.Kernels.Ilgpu.AttentionDims, DrICL.Kernels.Ilgpu.KernelMask>;
+    ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, ILGPU.ArrayView<float>, DrICL.Kernels.Ilgpu.AttentionGeometry, DrICL.Kernels.Ilgpu.KernelMask>;
 
 namespace DrICL.Kernels.Ilgpu;
 
@@ -33,17 +33,17 @@ public sealed class IlgpuAttentionBf16 : IDisposable
     {
         this.accelerator = accelerator;
         forward32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-            AttentionDims, KernelMask>(Forward<HeadDim32>);
+            AttentionGeometry, KernelMask>(Forward<HeadDim32>);
         forward64 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-            AttentionDims, KernelMask>(Forward<HeadDim64>);
+            AttentionGeometry, KernelMask>(Forward<HeadDim64>);
         forward128 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>,
-            AttentionDims, KernelMask>(Forward<HeadDim128>);
+            AttentionGeometry, KernelMask>(Forward<HeadDim128>);
         backward32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionDims, KernelMask>(Backward<HeadDim32>);
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask>(Backward<HeadDim32>);
         backward64 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionDims, KernelMask>(Backward<HeadDim64>);
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask>(Backward<HeadDim64>);
         backward128 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionDims, KernelMask>(Backward<HeadDim128>);
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask>(Backward<HeadDim128>);
         delta = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(Delta);
         ids = accelerator.Allocate1D<int>(1);
         deltas = accelerator.Allocate1D<float>(1);
@@ -77,7 +77,7 @@ public sealed class IlgpuAttentionBf16 : IDisposable
         var (segments, sequences) = StageIds(stream, shape, mask);
         var config = new KernelConfig(new Index3D((shape.QueryLength + QueryRows - 1) / QueryRows, shape.Heads, shape.Batch), new Index3D(Threads, 1, 1));
         var kernel = Bucket(shape.HeadDim) switch { 32 => forward32, 64 => forward64, _ => forward128 };
-        kernel(stream, config, q, k, v, segments, sequences, o, lse, AttentionDims.From(shape), KernelMask.From(mask));
+        kernel(stream, config, q, k, v, segments, sequences, o, lse, AttentionGeometry.From(shape), KernelMask.From(mask));
     }
 
     // dO: [B,Tq,H,D] -> dq: [B,Tq,H,D], dk, dv: [B,Tk,KV,D], all overwritten, as CpuDevice.AttentionBackward
@@ -93,7 +93,7 @@ public sealed class IlgpuAttentionBf16 : IDisposable
         dq.MemSetToZero(stream); // the kernel adds every key group's dQ with atomics
         var config = new KernelConfig(new Index3D((shape.KeyLength + KeyTile - 1) / KeyTile, shape.KvHeads, shape.Batch), new Index3D(Threads, 1, 1));
         var kernel = Bucket(shape.HeadDim) switch { 32 => backward32, 64 => backward64, _ => backward128 };
-        kernel(stream, config, dO, q, k, v, lse, deltaView, segments, sequences, dq, dk, dv, AttentionDims.From(shape), KernelMask.From(mask));
+        kernel(stream, config, dO, q, k, v, lse, deltaView, segments, sequences, dq, dk, dv, AttentionGeometry.From(shape), KernelMask.From(mask));
     }
 
     void Check(AttentionShape shape)

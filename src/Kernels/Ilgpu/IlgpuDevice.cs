@@ -37,6 +37,8 @@ public sealed class IlgpuDevice : IDevice
     readonly Cublas? cublas;
     readonly string? gemmFallbackReason;
     readonly IlgpuMemory sumScratch;
+    readonly IlgpuAttention attention;
+    readonly IlgpuAttentionBf16? attentionBf16;
     IlgpuMemory? intScratch;
     bool disposed;
 
@@ -88,6 +90,8 @@ public sealed class IlgpuDevice : IDevice
             }
         }
         sumScratch = allocator.Allocate(sizeof(double));
+        attention = new IlgpuAttention(accelerator);
+        if (precision == ComputePrecision.Bf16) attentionBf16 = new IlgpuAttentionBf16(accelerator);
 
         fill = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, float>(ElementwiseKernels.Fill);
         scale = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, float>(ElementwiseKernels.Scale);
@@ -315,7 +319,9 @@ public sealed class IlgpuDevice : IDevice
     {
         Enter();
         DeviceChecks.Attention(shape, mask, q, k, v, o, lse);
-        throw new NotSupportedException("flash attention comes from branch ilgpu-attention");
+        var (vq, vk, vv, vo, vlse) = (View(q), View(k), View(v), View(o), View(lse));
+        if (UsesBf16Attention(shape)) attentionBf16!.Forward(stream, vq, vk, vv, vo, vlse, shape, mask);
+        else attention.Forward(stream, vq, vk, vv, vo, vlse, shape, mask);
     }
 
     public void AttentionBackward(Tensor dO, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor dq, Tensor dk, Tensor dv, AttentionShape shape, AttentionMask mask)
@@ -323,8 +329,14 @@ public sealed class IlgpuDevice : IDevice
         Enter();
         DeviceChecks.Attention(shape, mask, q, k, v, o, lse);
         SameLength(dO, q); SameLength(dq, q); SameLength(dk, k); SameLength(dv, v);
-        throw new NotSupportedException("flash attention comes from branch ilgpu-attention");
+        var (vdo, vq, vk, vv, vo, vlse) = (View(dO), View(q), View(k), View(v), View(o), View(lse));
+        var (vdq, vdk, vdv) = (View(dq), View(dk), View(dv));
+        if (UsesBf16Attention(shape)) attentionBf16!.Backward(stream, vdo, vq, vk, vv, vo, vlse, vdq, vdk, vdv, shape, mask);
+        else attention.Backward(stream, vdo, vq, vk, vv, vo, vlse, vdq, vdk, vdv, shape, mask);
     }
+
+    /// <summary>bf16 compute takes the tensor-core kernels where they apply (head dim, architecture); the rest the fp32 ones.</summary>
+    bool UsesBf16Attention(AttentionShape shape) => attentionBf16 is not null && attentionBf16.Supports(shape);
 
     public void CrossEntropy(Tensor logits, int[] labels, Tensor nll, Tensor lse)
     {
@@ -412,6 +424,8 @@ public sealed class IlgpuDevice : IDevice
         Enter();
         disposed = true;
         allocator.FreeAll();
+        attention.Dispose();
+        attentionBf16?.Dispose();
         cublas?.Dispose();
         stream.Dispose();
         accelerator.Dispose();
