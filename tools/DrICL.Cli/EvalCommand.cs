@@ -33,6 +33,8 @@ public static class EvalCommand
         var device = new DeviceOption();
         var command = new Command("eval", "k-shot evaluation curve on task pools") { model, tokenizer, tasks, output, shots, seeds, queries, seq, maxAnswer, name, seed };
         device.AddTo(command);
+        var profile = new ProfileOption();
+        profile.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var folder = parse.GetValue(model)!.FullName;
@@ -40,7 +42,7 @@ public static class EvalCommand
             var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
             TrainCommand.CheckCompatible(config, tok, folder);
             var splits = TrainCommand.ReadTaskSplits(parse.GetValue(tasks)!.FullName, JsonlReadMode.Fatal, parse.GetValue(seed), console);
-            using var dev = device.Open(parse);
+            using var dev = profile.Wrap(parse, device.Open(parse), console);
             var net = ModelLoader.LoadFolder(folder, dev);
             int queriesPerSeed = parse.GetValue(queries), context = parse.GetValue(seq);
             var evalTasks = splits.Select(s => Task(s, tok.Tokenizer, queriesPerSeed, context)).ToList();

@@ -42,6 +42,8 @@ public static class TrainCommand
         };
         objective.AddTo(command);
         device.AddTo(command);
+        var profile = new ProfileOption();
+        profile.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var folder = parse.GetValue(model)!.FullName;
@@ -50,7 +52,7 @@ public static class TrainCommand
             CheckCompatible(config, tok, folder);
             var mode = parse.GetValue(skipBad) ? JsonlReadMode.Skip : JsonlReadMode.Fatal;
             var data = LoadData(parse.GetValue(icl), parse.GetValue(tasks), tok.Tokenizer, parse.GetValue(seq), parse.GetValue(maxShots), parse.GetValue(seed), mode, console);
-            using var dev = device.Open(parse);
+            using var dev = profile.Wrap(parse, device.Open(parse), console);
             var net = ModelLoader.LoadFolder(folder, dev);
             var goal = objective.Build(parse);
             string outDir = parse.GetValue(output)!.FullName;
