@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(CudaCommand.Create());
+        root.Subcommands.Add(ProfileCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
