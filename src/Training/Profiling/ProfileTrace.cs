@@ -98,7 +98,7 @@ public sealed class ProfileTrace
         var open = new Stack<TraceSlice>();
         foreach (var s in slices)
         {
-            while (open.Count > 0 && (open.Peek().End + Slack < s.End || (s.Duration > 0 && s.Start >= open.Peek().End))) open.Pop();
+            while (open.Count > 0 && (open.Peek().End + Slack < s.End || (s.Duration > 0 && s.Start + Slack >= open.Peek().End))) open.Pop();
             s.Parent = open.Count > 0 ? open.Peek() : null;
             if (!s.IsOp) open.Push(s);
         }
