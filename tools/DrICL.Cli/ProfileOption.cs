@@ -23,6 +23,11 @@ public sealed class ProfileOption
     public IDevice Wrap(ParseResult parse, IDevice device, TextWriter console)
     {
         if (parse.GetValue(profile) is not { } file) return device;
+        if (!Directory.Exists(file.DirectoryName))
+        {
+            device.Dispose();
+            throw new CliError($"--profile {file.FullName}: no such folder {file.DirectoryName}");
+        }
         try
         {
             var peaks = MachinePeaks.For(device, MachinePeaks.DefaultCacheDirectory(Environment.GetEnvironmentVariable), console.WriteLine);

@@ -120,6 +120,11 @@ public class TrainEvalCliTests
         Assert.That(stdout, Does.Contain("2 steps").And.Contain("MatMul").And.Contain("AttentionBackward").And.Contain("peaks: "));
         Assert.That(File.ReadAllText(page), Does.Contain("data-chart=\"roofline\""));
 
+        string nowhere = Path.Combine(dir, "no-such-folder", "trace.json");
+        (exit, _, stderr) = CliRunner.Run("train", "--model", Path.Combine(dir, "model"), "--tasks", Path.Combine(dir, "tasks.jsonl"), "--out", Path.Combine(dir, "out2"), "--seq", "160", "--max-shots", "6", "--steps", "1", "--profile", nowhere);
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(stderr.Trim(), Is.EqualTo($"error: --profile {nowhere}: no such folder {Path.GetDirectoryName(nowhere)}"));
+
         (exit, _, stderr) = CliRunner.Run("profile", Path.Combine(dir, "missing.json"));
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr.Trim(), Is.EqualTo($"error: {Path.Combine(dir, "missing.json")}: no such trace"));
