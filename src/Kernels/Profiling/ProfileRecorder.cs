@@ -60,6 +60,7 @@ public sealed class ProfileRecorder
     {
         if (finished) return;
         pending.Add(new Slice(name, -1, begin) { End = timer.Mark(), Op = new OpCall(cost, names, shapes, detail) });
+        for (int i = 0; i < open.Count; i++) open[i].Slice.Add(cost);   // each open range totals the ops inside it
         if (open.Count == 0 && pending.Count >= MaxPending) Flush();
     }
 
@@ -124,6 +125,9 @@ public sealed class ProfileRecorder
         public long Begin { get; } = begin;
         public long End { get; set; }
         public OpCall? Op { get; init; }
+        /// <summary>A range's total over the ops inside it.</summary>
+        public OpCost Total { get; private set; }
+        public void Add(OpCost cost) => Total = new OpCost(Total.Flops + cost.Flops, Total.Bytes + cost.Bytes);
         public string DisplayName => Index < 0 ? Name : $"{Name} {Index}";
     }
 

@@ -6,8 +6,8 @@ namespace DrICL.Kernels.Profiling;
 /// <summary>
 /// Writes a Chrome trace-event JSON file (the format Perfetto and chrome://tracing open): one complete
 /// event (ph "X", ts and dur in microseconds) per slice, all on one process and thread so that nesting in
-/// time is nesting in the viewer. Ranges have cat "range"; ops have cat "op" and args with their shapes,
-/// FLOPs, bytes, GFLOP/s and GB/s. The machine's peaks and the timer go in otherData, where `dricl profile`
+/// time is nesting in the viewer. Ops have cat "op" and args with their shapes, FLOPs, bytes, GFLOP/s and
+/// GB/s; ranges have cat "range" and the same figures over the ops inside them. The machine's peaks and the timer go in otherData, where `dricl profile`
 /// reads them back.
 /// </summary>
 public sealed class TraceWriter : IDisposable
@@ -38,16 +38,17 @@ public sealed class TraceWriter : IDisposable
         json.WriteNumber("dur", Math.Round(dur, 3));
         json.WriteNumber("pid", ProcessId);
         json.WriteNumber("tid", ThreadId);
-        if (slice.Op is { } op)
+        var cost = slice.Op?.Cost ?? slice.Total;
+        if (slice.Op is not null || cost.Bytes > 0)
         {
             json.WriteStartObject("args");
-            json.WriteString("shapes", Shapes(op));
-            json.WriteNumber("flops", op.Cost.Flops);
-            json.WriteNumber("bytes", op.Cost.Bytes);
+            if (slice.Op is { } op) json.WriteString("shapes", Shapes(op));
+            json.WriteNumber("flops", cost.Flops);
+            json.WriteNumber("bytes", cost.Bytes);
             if (dur > 0)
             {
-                json.WriteNumber("gflop_per_s", Math.Round(op.Cost.Flops / dur / 1e3, 3));
-                json.WriteNumber("gb_per_s", Math.Round(op.Cost.Bytes / dur / 1e3, 3));
+                json.WriteNumber("gflop_per_s", Math.Round(cost.Flops / dur / 1e3, 3));
+                json.WriteNumber("gb_per_s", Math.Round(cost.Bytes / dur / 1e3, 3));
             }
             json.WriteEndObject();
         }

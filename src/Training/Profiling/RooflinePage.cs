@@ -49,6 +49,7 @@ public static class RooflinePage
         {
             html.Append("<p class=\"note\">Each dot is one op kind at one set of shapes, its area proportional to its time; hover for details. Ops without FLOPs (copies, fills, allocations) are in the table only.</p>\n");
             html.Append(Roofline(summary, trace.Peaks, colors));
+            html.Append(PointTable(summary, trace.Peaks, colors));
         }
         html.Append("<h2>Time per part of the model</h2>\n");
         html.Append(summary.Parts.Count == 0 ? "<p class=\"note\">The trace has no model ranges (layer N › attention / mlp).</p>\n" : Layers(summary));
@@ -155,6 +156,19 @@ public static class RooflinePage
         var table = new StringBuilder("<div class=\"table\"><table>\n<tr><th>op</th><th>calls</th><th>total ms</th><th>% step</th><th>mean ms</th><th>GFLOP/s</th><th>GB/s</th><th>FLOP/B</th><th>% roof</th></tr>\n");
         foreach (var r in summary.Ops)
             table.Append(Invariant($"<tr><td><span class=\"swatch\" style=\"background:{colors[r.Op]}\"></span>{Escape(r.Op)}</td><td>{r.Calls}</td><td>{r.TotalMs:F2}</td><td>{r.PercentOfStep:F1}</td><td>{r.MeanMs:F4}</td><td>{r.GflopPerS:F1}</td><td>{r.GbPerS:F1}</td><td>{r.Intensity:F2}</td><td>{(r.PercentOfRoof is { } p ? p.ToString("F1", CultureInfo.InvariantCulture) : "-")}</td></tr>\n"));
+        table.Append("</table></div>\n");
+        return table.ToString();
+    }
+
+    // The dots that take the most time, with the figures their tooltips hold.
+    static string PointTable(ProfileSummary summary, Kernels.Profiling.MachinePeaks peaks, Dictionary<string, string> colors)
+    {
+        var table = new StringBuilder("<p class=\"note\">The dots that take the most time:</p>\n<div class=\"table\"><table>\n<tr><th>op</th><th>shapes</th><th>calls</th><th>total ms</th><th>GFLOP/s</th><th>FLOP/B</th><th>% roof</th></tr>\n");
+        foreach (var p in summary.Points.Take(12))
+        {
+            double roof = 100 * p.GflopPerS / Math.Min(peaks.GflopPerS, p.Intensity * peaks.GbPerS);
+            table.Append(Invariant($"<tr><td><span class=\"swatch\" style=\"background:{colors[p.Op]}\"></span>{Escape(p.Op)}</td><td style=\"text-align:left\">{Escape(p.Shapes)}</td><td>{p.Calls}</td><td>{p.TotalMs:F2}</td><td>{p.GflopPerS:F1}</td><td>{p.Intensity:F2}</td><td>{roof:F1}</td></tr>\n"));
+        }
         table.Append("</table></div>\n");
         return table.ToString();
     }

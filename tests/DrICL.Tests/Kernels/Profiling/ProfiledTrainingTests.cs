@@ -122,6 +122,17 @@ public class ProfiledTrainingTests
     }
 
     [Test]
+    public void RangesTotalTheOpsInsideThem()
+    {
+        var ops = Complete.Where(e => e.GetProperty("cat").GetString() == "op").ToList();
+        foreach (var range in Complete.Where(e => Name(e) is "step 2" or "layer 1" or "backward"))
+        {
+            long flops = ops.Where(o => Start(range) <= Start(o) && End(o) <= End(range) + Slack).Sum(o => o.GetProperty("args").GetProperty("flops").GetInt64());
+            Assert.That(range.GetProperty("args").GetProperty("flops").GetInt64(), Is.EqualTo(flops).And.Positive, Name(range));
+        }
+    }
+
+    [Test]
     public void RangesAreInactiveOnceTheProfileEnds()
     {
         Assert.That(Profiler.Active, Is.Null);
