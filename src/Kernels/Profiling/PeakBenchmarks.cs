@@ -6,7 +6,8 @@ namespace DrICL.Kernels.Profiling;
 
 /// <summary>
 /// Micro-benchmarks for the two roofs of the roofline, measured on this machine rather than taken from a
-/// data sheet. Each figure is the best of several timed repeats after a warm-up.
+/// data sheet. Each figure is the best of many short timed repeats after a warm-up: a peak is what the
+/// hardware can do, and short runs are the likeliest to fall between other processes' time slices.
 /// <para>
 /// CPU compute: every core runs independent chains of fused multiply-adds on the widest hardware vector
 /// (enough chains to cover the FMA latency on each port), 2 FLOPs per lane per FMA. CPU memory: a
@@ -21,16 +22,16 @@ namespace DrICL.Kernels.Profiling;
 /// </summary>
 public static class PeakBenchmarks
 {
-    const int Chains = 12, Repeats = 3;
+    const int Chains = 12, Repeats = 3, CpuRepeats = 30;
 
     /// <summary>fp32 FMA GFLOP/s with every core busy, and a description of how it was measured.</summary>
-    public static (double GflopPerS, string How) CpuFma(long iterationsPerThread = 20_000_000)
+    public static (double GflopPerS, string How) CpuFma(long iterationsPerThread = 1_000_000)
     {
         int threads = Environment.ProcessorCount;
         bool wide = Vector512.IsHardwareAccelerated;
         int lanes = wide ? Vector512<float>.Count : Vector256<float>.Count;
         double best = double.MaxValue;
-        for (int r = 0; r <= Repeats; r++)
+        for (int r = 0; r <= CpuRepeats; r++)
         {
             long iterations = r == 0 ? iterationsPerThread / 10 : iterationsPerThread;   // the first run warms up the JIT
             var clock = Stopwatch.StartNew();
@@ -55,7 +56,7 @@ public static class PeakBenchmarks
         c.AsSpan().Fill(2f);
         int threads = Environment.ProcessorCount, chunk = (length + threads - 1) / threads;
         double best = double.MaxValue;
-        for (int r = 0; r <= Repeats + 2; r++)
+        for (int r = 0; r <= CpuRepeats; r++)
         {
             var clock = Stopwatch.StartNew();
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>

@@ -25,6 +25,10 @@ public sealed partial class ProfileSummary
 {
     public required ProfileTrace Trace { get; init; }
     public int Steps { get; init; }
+    /// <summary>Steps left out at the start; the first step's time and the median of the ones after it, to tell warm-up from work.</summary>
+    public int Skipped { get; init; }
+    public double FirstStepMs { get; init; }
+    public double MedianStepMs { get; init; }
     /// <summary>Summed time of the step ranges (or the trace's span), and of the ops in it, in ms.</summary>
     public double StepMs { get; init; }
     public double OpMs { get; init; }
@@ -40,10 +44,15 @@ public sealed partial class ProfileSummary
 
     public static bool IsStep(TraceSlice s) => !s.IsOp && StepName().IsMatch(s.Name);
 
-    public static ProfileSummary Of(ProfileTrace trace)
+    /// <param name="skipSteps">Steps left out at the start (the first one carries the JIT's compilation).</param>
+    public static ProfileSummary Of(ProfileTrace trace, int skipSteps = 0)
     {
-        var steps = trace.Slices.Where(IsStep).ToList();
-        bool Counted(TraceSlice s) => steps.Count == 0 || s.Ancestors().Any(IsStep);
+        var allSteps = trace.Slices.Where(IsStep).ToList();
+        if (skipSteps < 0 || (skipSteps > 0 && skipSteps >= allSteps.Count))
+            throw new ArgumentOutOfRangeException(nameof(skipSteps), $"cannot skip {skipSteps} of the trace's {allSteps.Count} steps");
+        var steps = allSteps.Skip(skipSteps).ToList();
+        var kept = steps.ToHashSet();
+        bool Counted(TraceSlice s) => steps.Count == 0 || s.Ancestors().Any(kept.Contains);
         var ops = trace.Slices.Where(s => s.IsOp && Counted(s)).ToList();
         double stepMs = steps.Count > 0 ? steps.Sum(s => s.Duration) / 1e3
             : trace.Slices.Count == 0 ? 0 : (trace.Slices.Max(s => s.End) - trace.Slices.Min(s => s.Start)) / 1e3;
@@ -65,7 +74,8 @@ public sealed partial class ProfileSummary
 
         return new ProfileSummary
         {
-            Trace = trace, Steps = steps.Count, StepMs = stepMs, OpMs = ops.Sum(s => s.Duration) / 1e3,
+            Trace = trace, Steps = steps.Count, Skipped = skipSteps, FirstStepMs = allSteps.Count > 0 ? allSteps[0].Duration / 1e3 : 0,
+            MedianStepMs = allSteps.Count > 1 ? Median(allSteps.Skip(1).Select(s => s.Duration / 1e3)) : 0, StepMs = stepMs, OpMs = ops.Sum(s => s.Duration) / 1e3,
             Ops = rows, Points = points, Parts = ModelParts(trace, Counted),
         };
     }
@@ -101,14 +111,22 @@ public sealed partial class ProfileSummary
         text.AppendLine(peaks is null
             ? "peaks: not in the trace (% of roof needs a trace written by --profile)"
             : Invariant($"peaks: {peaks.GflopPerS:F1} GFLOP/s ({peaks.Compute}); {peaks.GbPerS:F1} GB/s ({peaks.Memory}); ridge {peaks.RidgeIntensity:F1} FLOP/B"));
+        if (Skipped == 0 && MedianStepMs > 0 && FirstStepMs > 2 * MedianStepMs)
+            text.AppendLine(Invariant($"step 1 took {FirstStepMs:F1} ms, {FirstStepMs / MedianStepMs:F1}x the median of the others (JIT warm-up): --skip-steps 1 leaves it out"));
         text.AppendLine(Steps > 0
-            ? Invariant($"{Steps} steps, {StepMs:F1} ms ({StepMs / Steps:F1} ms a step); ops cover {(StepMs > 0 ? 100 * OpMs / StepMs : 0):F1}% of it")
+            ? Invariant($"{Steps} steps{(Skipped > 0 ? $" after {Skipped} skipped" : "")}, {StepMs:F1} ms ({StepMs / Steps:F1} ms a step); ops cover {(StepMs > 0 ? 100 * OpMs / StepMs : 0):F1}% of it")
             : Invariant($"no step ranges: {StepMs:F1} ms from the first slice to the last; ops cover {(StepMs > 0 ? 100 * OpMs / StepMs : 0):F1}% of it"));
         text.AppendLine();
         text.AppendLine($"{"op",-22} {"calls",7} {"total ms",10} {"% step",7} {"mean ms",9} {"GFLOP/s",9} {"GB/s",8} {"FLOP/B",7} {"% roof",7}");
         foreach (var r in Ops)
             text.AppendLine(Invariant($"{r.Op,-22} {r.Calls,7} {r.TotalMs,10:F2} {r.PercentOfStep,7:F1} {r.MeanMs,9:F4} {r.GflopPerS,9:F1} {r.GbPerS,8:F1} {r.Intensity,7:F2} {(r.PercentOfRoof is { } p ? p.ToString("F1", CultureInfo.InvariantCulture) : "-"),7}"));
         return text.ToString();
+    }
+
+    static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

@@ -66,6 +66,28 @@ public class ProfileSummaryTests
     }
 
     [Test]
+    public void WarmUpStepsCanBeLeftOut()
+    {
+        // Step 1 (100 µs, a 80 µs MatMul) is 5x step 2 (20 µs, a 10 µs MatMul).
+        string path = Path.Combine(dir, "two-steps.json");
+        File.WriteAllText(path, """
+            {"traceEvents":[
+            {"name":"step 1","cat":"range","ph":"X","ts":0,"dur":100,"pid":1,"tid":1},
+            {"name":"MatMul","cat":"op","ph":"X","ts":10,"dur":80,"pid":1,"tid":1,"args":{"flops":1000,"bytes":100}},
+            {"name":"step 2","cat":"range","ph":"X","ts":100,"dur":20,"pid":1,"tid":1},
+            {"name":"MatMul","cat":"op","ph":"X","ts":101,"dur":10,"pid":1,"tid":1,"args":{"flops":1000,"bytes":100}}]}
+            """);
+        var trace = ProfileTrace.Read(path);
+        var all = ProfileSummary.Of(trace);
+        Assert.That(all.Table(), Does.Contain("step 1 took 0.1 ms, 5.0x the median of the others (JIT warm-up): --skip-steps 1 leaves it out"));
+        Assert.That(all.Ops.Single().Calls, Is.EqualTo(2));
+        var warm = ProfileSummary.Of(trace, skipSteps: 1);
+        Assert.That((warm.Steps, warm.StepMs, warm.Ops.Single().Calls, warm.Ops.Single().TotalMs), Is.EqualTo((1, 0.02, 1, 0.01)));
+        Assert.That(warm.Table(), Does.Contain("1 steps after 1 skipped").And.Not.Contain("JIT warm-up"));
+        Assert.That(() => ProfileSummary.Of(trace, skipSteps: 2), Throws.InstanceOf<ArgumentOutOfRangeException>());
+    }
+
+    [Test]
     public void ThePageDrawsTheRooflineAndTheLayers()
     {
         string html = RooflinePage.Render(Summary(), "test");
