@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
@@ -10,7 +11,8 @@ namespace DrICL.Kernels.Profiling;
 /// hardware can do, and short runs are the likeliest to fall between other processes' time slices.
 /// <para>
 /// CPU compute: every core runs independent chains of fused multiply-adds on the widest hardware vector
-/// (enough chains to cover the FMA latency on each port), 2 FLOPs per lane per FMA. CPU memory: a
+/// (Vector512 where accelerated, else Vector&lt;float&gt;; enough chains to cover the FMA latency on each
+/// port), 2 FLOPs per lane per FMA. CPU memory: a
 /// STREAM-style triad a = b + s·c over three arrays far larger than the caches, counted as STREAM counts it
 /// (12 bytes an element: two reads, one write; the write-allocate read is not counted).
 /// </para>
@@ -29,7 +31,7 @@ public static class PeakBenchmarks
     {
         int threads = Environment.ProcessorCount;
         bool wide = Vector512.IsHardwareAccelerated;
-        int lanes = wide ? Vector512<float>.Count : Vector256<float>.Count;
+        int lanes = wide ? Vector512<float>.Count : Vector<float>.Count;
         double best = double.MaxValue;
         for (int r = 0; r <= CpuRepeats; r++)
         {
@@ -37,13 +39,13 @@ public static class PeakBenchmarks
             var clock = Stopwatch.StartNew();
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>
             {
-                float sink = wide ? Fma512(iterations) : Fma256(iterations);
+                float sink = wide ? Fma512(iterations) : FmaVector(iterations);
                 if (sink == 42f) Console.Write("");   // keeps the loop's result alive
             });
             if (r > 0) best = Math.Min(best, clock.Elapsed.TotalSeconds);
         }
         double flops = 2.0 * lanes * Chains * iterationsPerThread * threads;
-        return (flops / best / 1e9, $"fp32 FMA, {threads} threads x {Chains} chains of {(wide ? "Vector512" : "Vector256")}");
+        return (flops / best / 1e9, $"fp32 FMA, {threads} threads x {Chains} chains of {(wide ? "Vector512" : $"Vector<float> ({lanes} lanes)")}");
     }
 
     /// <summary>Triad GB/s over three arrays of the given length (64 MiB each by default), rows split over the cores.</summary>
@@ -89,7 +91,7 @@ public static class PeakBenchmarks
         var dst = device.Zeros(rows, columns);
         device.Fill(src, 1f);
         double seconds = Best(device, dst, () => device.Copy(src, dst));
-        return (8.0 * rows * columns / seconds / 1e9, $"copy {4L * rows * columns >> 20} MiB on {device.Name}");
+        return (8.0 * rows * columns / seconds / 1e9, $"copy {4.0 * rows * columns / (1 << 20):0.##} MiB on {device.Name}");
     }
 
     // Best time of one run, the queue drained (one row downloaded) before the clock starts and before it stops.
@@ -127,20 +129,21 @@ public static class PeakBenchmarks
         return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
 
-    static float Fma256(long iterations)
+    // The hardware's preferred width (256 bits with AVX2, 128 with Neon) where Vector512 is not accelerated.
+    static float FmaVector(long iterations)
     {
-        var m = Vector256.Create(0.9999999f);
-        var add = Vector256.Create(1e-7f);
-        Vector256<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
+        var m = new Vector<float>(0.9999999f);
+        var add = new Vector<float>(1e-7f);
+        Vector<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
         for (long i = 0; i < iterations; i++)
         {
-            a0 = Vector256.FusedMultiplyAdd(a0, m, add); a1 = Vector256.FusedMultiplyAdd(a1, m, add);
-            a2 = Vector256.FusedMultiplyAdd(a2, m, add); a3 = Vector256.FusedMultiplyAdd(a3, m, add);
-            a4 = Vector256.FusedMultiplyAdd(a4, m, add); a5 = Vector256.FusedMultiplyAdd(a5, m, add);
-            a6 = Vector256.FusedMultiplyAdd(a6, m, add); a7 = Vector256.FusedMultiplyAdd(a7, m, add);
-            a8 = Vector256.FusedMultiplyAdd(a8, m, add); a9 = Vector256.FusedMultiplyAdd(a9, m, add);
-            a10 = Vector256.FusedMultiplyAdd(a10, m, add); a11 = Vector256.FusedMultiplyAdd(a11, m, add);
+            a0 = Vector.FusedMultiplyAdd(a0, m, add); a1 = Vector.FusedMultiplyAdd(a1, m, add);
+            a2 = Vector.FusedMultiplyAdd(a2, m, add); a3 = Vector.FusedMultiplyAdd(a3, m, add);
+            a4 = Vector.FusedMultiplyAdd(a4, m, add); a5 = Vector.FusedMultiplyAdd(a5, m, add);
+            a6 = Vector.FusedMultiplyAdd(a6, m, add); a7 = Vector.FusedMultiplyAdd(a7, m, add);
+            a8 = Vector.FusedMultiplyAdd(a8, m, add); a9 = Vector.FusedMultiplyAdd(a9, m, add);
+            a10 = Vector.FusedMultiplyAdd(a10, m, add); a11 = Vector.FusedMultiplyAdd(a11, m, add);
         }
-        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        return Vector.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
 }
