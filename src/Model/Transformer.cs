@@ -1,4 +1,5 @@
 using DrICL.Kernels;
+using DrICL.Kernels.Profiling;
 using DrICL.Model.Autograd;
 
 namespace DrICL.Model;
@@ -65,8 +66,12 @@ public sealed class Transformer
     /// never builds them: it takes Hidden and the chunked Ops.LinearCrossEntropy, which never holds [N,V].
     /// </summary>
     public Var Forward(Tape tape, int[] ids, int[] positions, int batch, int seq,
-        int[]? segmentIds = null, PrefixVisibility prefix = PrefixVisibility.All, int[]? sequenceIds = null, KvCache? cache = null, bool lastOnly = false) =>
-        Ops.Linear(tape, Hidden(tape, ids, positions, batch, seq, segmentIds, prefix, sequenceIds, cache, lastOnly), lmHead);   // logits: [N,V]
+        int[]? segmentIds = null, PrefixVisibility prefix = PrefixVisibility.All, int[]? sequenceIds = null, KvCache? cache = null, bool lastOnly = false)
+    {
+        var hidden = Hidden(tape, ids, positions, batch, seq, segmentIds, prefix, sequenceIds, cache, lastOnly);
+        using var range = Profiler.Module("lm_head");
+        return Ops.Linear(tape, hidden, lmHead);   // logits: [N,V]
+    }
 
     /// <summary>
     /// The final normed hidden states [B*T, C] for tokens ids [B*T] at positions [B*T]. With segmentIds the
@@ -88,9 +93,14 @@ public sealed class Transformer
         var shape = new AttentionShape(batch, seq, past + seq, h, kv, hd, past);
         var mask = new AttentionMask(cfg.SlidingWindow ?? 0, segmentIds, prefix, sequenceIds);
 
+        using var forward = Profiler.Range("forward");
+        var embedding = Profiler.Module("embedding");
         var x = Ops.Embedding(tape, embed, ids);                               // x: [N,C]
+        embedding.Dispose();
         for (int l = 0; l < blocks.Length; l++)
         {
+            using var layer = Profiler.Module("layer", l);
+            var attention = Profiler.Module("attention");
             var b = blocks[l];
             var hn = Ops.RmsNorm(tape, x, b.InputNorm, cfg.RmsNormEps);
             var q = Ops.Rope(tape, Ops.Linear(tape, hn, b.Q), positions, batch, seq, h, hd, cfg.Rope);   // q: [N, H*D]
@@ -99,12 +109,15 @@ public sealed class Transformer
             if (cache is not null) (k, v) = cache.Append(l, k.Value, v.Value);
             var attn = Ops.Attention(tape, q, k, v, shape, mask);                  // attn: [N, H*D]
             x = Ops.Add(tape, x, Ops.Linear(tape, attn, b.O));
+            attention.Dispose();
+            using var mlpRange = Profiler.Module("mlp");
             hn = Ops.RmsNorm(tape, x, b.PostNorm, cfg.RmsNormEps);
             var mlp = Ops.SwiGlu(tape, Ops.Linear(tape, hn, b.Gate), Ops.Linear(tape, hn, b.Up));  // mlp: [N,F]
             x = Ops.Add(tape, x, Ops.Linear(tape, mlp, b.Down));
         }
         cache?.Advance(seq);
         if (lastOnly) x = new Var(x.Value.SliceRows(x.Rows - 1, 1));
+        using var finalNorm = Profiler.Module("norm");
         return Ops.RmsNorm(tape, x, norm, cfg.RmsNormEps);                     // hidden: [N,C]
     }
 

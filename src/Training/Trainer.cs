@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DrICL.Kernels;
+using DrICL.Kernels.Profiling;
 using DrICL.Model;
 using DrICL.Model.Safetensors;
 using DrICL.Training.Objectives;
@@ -52,7 +53,7 @@ public sealed class Trainer
         this.objective = objective;
         this.batches = batches;
         this.options = options;
-        optimizer = new AdamWOptimizer(model.Parameters, options.AdamW, options.MaxGradNorm);
+        optimizer = new AdamWOptimizer(model.Parameters, options.AdamW, options.MaxGradNorm, model.Device);
     }
 
     public int Step => optimizer.Step;
@@ -73,6 +74,7 @@ public sealed class Trainer
         while (Step < options.Steps)
         {
             int step = Step + 1;
+            var stepRange = Profiler.Range("step", step);
             float lr = options.Schedule.At(step);
             optimizer.Config = optimizer.Config with { Lr = lr };
             model.ZeroGrad();
@@ -87,8 +89,9 @@ public sealed class Trainer
             if (options.GradAccumulation > 1)
                 foreach (var (_, p) in model.Parameters) if (p.Grad is not null) model.Device.Scale(p.Grad, 1f / options.GradAccumulation);
             double norm;
-            try { norm = optimizer.Update(); }
+            try { using (Profiler.Range("optimizer")) norm = optimizer.Update(); }
             catch (NonFiniteGradientException e) { throw Diverged(step, e.Message, e); }
+            stepRange.Dispose();
             dataPosition += options.GradAccumulation;
 
             var record = new StepRecord(step, loss, norm, lr, tokens / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds);

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using DrICL.Kernels;
 using DrICL.Kernels.Cpu;
+using DrICL.Kernels.Profiling;
 using DrICL.Model;
 using DrICL.Model.Autograd;
 using DrICL.Training;
@@ -20,6 +22,8 @@ public static class CpuBench
     {
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
         var command = new Command("cpu", "GEMM GFLOP/s (256..2048, fp32), chunked vs materialized lm_head loss, train tokens/s of a ~20M-parameter Llama at T=512") { json };
+        var profile = new ProfileOption();   // records the train measurement
+        profile.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
             var gemm = new List<object>();
@@ -32,7 +36,9 @@ public static class CpuBench
             var loss = MeasureLmHeadLoss();
             output.WriteLine($"lm_head loss fwd+bwd N={LossN} C={LossC} V={LossV}: chunked {loss.ChunkedSeconds * 1e3:F0} ms, {loss.ChunkedBytes / 1048576.0:F0} MiB scratch; " +
                 $"materialized {loss.MaterializedSeconds * 1e3:F0} ms, {loss.MaterializedBytes / 1048576.0:F0} MiB logits+dlogits");
-            var (tokensPerSecond, parameters) = MeasureTraining();
+            double tokensPerSecond;
+            long parameters;
+            using (var device = profile.Wrap(parse, CpuDevice.Instance, output)) (tokensPerSecond, parameters) = MeasureTraining(device);
             output.WriteLine($"train fwd+bwd, {parameters / 1e6:F1}M-parameter Llama, T=512: {tokensPerSecond:F0} tokens/s");
             if (parse.GetValue(json) is { } file)
             {
@@ -129,10 +135,10 @@ public static class CpuBench
     /// <summary>The bench model: 8 layers, d=384, 6 heads of 64, MLP 1024, vocab 8192, untied (20.5M parameters).</summary>
     public static ModelConfig BenchModel => new(vocabSize: 8192, hiddenSize: 384, intermediateSize: 1024, layers: 8, heads: 6);
 
-    static (double TokensPerSecond, long Parameters) MeasureTraining()
+    static (double TokensPerSecond, long Parameters) MeasureTraining(IDevice device)
     {
         const int seq = 512;
-        var model = ModelInit.Random(BenchModel, CpuDevice.Instance, seed: 1);
+        var model = ModelInit.Random(BenchModel, device, seed: 1);
         var rng = new Random(2);
         var ids = Enumerable.Range(0, seq).Select(_ => rng.Next(BenchModel.VocabSize)).ToArray();
         var labels = ids.Skip(1).Append(-100).ToArray();
@@ -142,6 +148,7 @@ public static class CpuBench
         double best = double.MaxValue;
         for (int r = 0; r < 3; r++)
         {
+            using var step = Profiler.Range("step", r + 1);
             model.ZeroGrad();
             var sw = Stopwatch.StartNew();
             objective.Run(model, batch, backward: true);

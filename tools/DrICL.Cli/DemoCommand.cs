@@ -25,6 +25,8 @@ public static class DemoCommand
             output, steps, objectives, shots, seeds, queries, curriculum,
         };
         device.AddTo(command);
+        var profile = new ProfileOption();
+        profile.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var options = defaults with
@@ -39,7 +41,7 @@ public static class DemoCommand
             };
             foreach (var o in options.Objectives)
                 if (!ObjectiveCatalog.Names.Contains(o)) throw new CliError($"--objectives: unknown objective '{o}' (use {string.Join(", ", ObjectiveCatalog.Names)})");
-            using var dev = device.Open(parse);
+            using var dev = profile.Wrap(parse, device.Open(parse), console);
             var report = ManyShotDemo.Run(options, dev, console);
             console.WriteLine();
             console.WriteLine("task-averaged score by k (mean ± spread over seeds; tasks that cannot hold k drop out):");

@@ -35,6 +35,8 @@ public static class EvalCommand
         var device = new DeviceOption();
         var command = new Command("eval", "k-shot evaluation curve on task pools") { model, tokenizer, tasks, output, shots, seeds, queries, seq, maxAnswer, name, seed, allowNonFinite };
         device.AddTo(command);
+        var profile = new ProfileOption();
+        profile.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var folder = parse.GetValue(model)!.FullName;
@@ -43,7 +45,7 @@ public static class EvalCommand
             TrainCommand.CheckCompatible(config, tok, folder);
             TrainCommand.CheckContext(config, parse.GetValue(seq), folder);
             var splits = TrainCommand.ReadTaskSplits(parse.GetValue(tasks)!.FullName, JsonlReadMode.Fatal, parse.GetValue(seed), console);
-            using var dev = device.Open(parse);
+            using var dev = profile.Wrap(parse, device.Open(parse), console);
             var net = ModelLoader.LoadFolder(folder, dev, parse.GetValue(allowNonFinite));
             int queriesPerSeed = parse.GetValue(queries), context = parse.GetValue(seq);
             var evalTasks = splits.Select(s => Task(s, tok.Tokenizer, queriesPerSeed, context)).ToList();

@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(CudaCommand.Create());
         root.Subcommands.Add(GpuCommand.Create());
+        root.Subcommands.Add(ProfileCommand.Create());
         return CliError.Run(root, args);
     }
 }

@@ -46,6 +46,8 @@ public static class TrainCommand
         };
         objective.AddTo(command);
         device.AddTo(command);
+        var profile = new ProfileOption();
+        profile.AddTo(command);
         command.SetAction(parse => CliError.Guard(parse, console =>
         {
             var folder = parse.GetValue(model)!.FullName;
@@ -59,7 +61,7 @@ public static class TrainCommand
             PrepareRunFolder(outDir, parse.GetValue(resume), parse.GetValue(overwrite), parse.GetValue(force), settings);
             var mode = parse.GetValue(skipBad) ? JsonlReadMode.Skip : JsonlReadMode.Fatal;
             var data = LoadData(parse.GetValue(icl), parse.GetValue(tasks), tok.Tokenizer, parse.GetValue(seq), parse.GetValue(maxShots), parse.GetValue(seed), mode, console);
-            using var dev = device.Open(parse);
+            using var dev = profile.Wrap(parse, device.Open(parse), console);
             var net = ModelLoader.LoadFolder(folder, dev, parse.GetValue(allowNonFinite));
             Directory.CreateDirectory(outDir);
             int total = parse.GetValue(steps), rows = parse.GetValue(batch);

@@ -1,4 +1,5 @@
 using DrICL.Kernels;
+using DrICL.Kernels.Profiling;
 
 namespace DrICL.Model.Autograd;
 
@@ -23,7 +24,7 @@ public sealed class Tape(IDevice device, bool recording = true)
     {
         if (!Recording) return;
         foreach (var v in inputs)
-            if (v.RequiresGrad) { steps.Add(backward); return; }
+            if (v.RequiresGrad) { steps.Add(Profiler.Active?.InScope(backward) ?? backward); return; }
     }
 
     public Var Output(Tensor value, params Var[] inputs)
@@ -36,6 +37,7 @@ public sealed class Tape(IDevice device, bool recording = true)
     /// <summary>Runs every recorded step, newest first. Seed the output gradients before calling.</summary>
     public void Backward()
     {
+        using var range = Profiler.Range("backward");
         for (int i = steps.Count - 1; i >= 0; i--) steps[i]();
         steps.Clear();
     }

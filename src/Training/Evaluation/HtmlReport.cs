@@ -170,7 +170,7 @@ public static class HtmlReport
 
     static string Escape(string text) => WebUtility.HtmlEncode(text);
 
-    const string Style = """
+    internal const string Style = """
         body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #222; background: #fafafa; }
         main { max-width: 1100px; margin: 0 auto; padding: 24px; }
         h1 { font-size: 26px; margin: 0 0 12px; }

@@ -1,3 +1,4 @@
+using DrICL.Kernels.Profiling;
 using DrICL.Model;
 using DrICL.Model.Autograd;
 
@@ -15,7 +16,9 @@ public static class TokenWeighted
     {
         var tape = new Tape(model.Device, recording: backward);
         var hidden = model.Hidden(tape, batch.InputIds, batch.PositionIds, batch.Batch, batch.Seq, segmentIds, prefix, batch.SequenceIds);
+        var loss = Profiler.Module("loss");
         var losses = Ops.LinearCrossEntropy(tape, hidden, model.LmHead, batch.Labels);   // chunked: the [N,V] logits never exist
+        loss.Dispose();
         if (backward)
         {
             losses.Weights = weightsFromNll(losses.Nll);

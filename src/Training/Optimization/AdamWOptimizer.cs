@@ -11,25 +11,28 @@ public sealed class AdamWOptimizer
 {
     readonly IReadOnlyList<(string Name, Var Value)> parameters;
     readonly Tensor[] m, v;
+    readonly IDevice? device;
 
     public AdamWConfig Config { get; set; }
     public float MaxGradNorm { get; }
     public int Step { get; private set; }
 
-    public AdamWOptimizer(IReadOnlyList<(string Name, Var Value)> parameters, AdamWConfig config, float maxGradNorm)
+    /// <param name="device">Where the updates run: the model's device (a profiled one wraps the parameters' own); default each parameter's.</param>
+    public AdamWOptimizer(IReadOnlyList<(string Name, Var Value)> parameters, AdamWConfig config, float maxGradNorm, IDevice? device = null)
     {
         this.parameters = parameters;
         Config = config;
         MaxGradNorm = maxGradNorm;
-        m = parameters.Select(p => p.Value.Value.Device.Zeros(p.Value.Shape)).ToArray();
-        v = parameters.Select(p => p.Value.Value.Device.Zeros(p.Value.Shape)).ToArray();
+        this.device = device;
+        m = parameters.Select(p => DeviceOf(p.Value).Zeros(p.Value.Shape)).ToArray();
+        v = parameters.Select(p => DeviceOf(p.Value).Zeros(p.Value.Shape)).ToArray();
     }
 
     /// <summary>The global L2 norm of all gradients (absent gradients count as zero).</summary>
     public double GradNorm()
     {
         double sum = 0;
-        foreach (var (_, p) in parameters) if (p.Grad is not null) sum += p.Value.Device.SumOfSquares(p.Grad);
+        foreach (var (_, p) in parameters) if (p.Grad is not null) sum += DeviceOf(p).SumOfSquares(p.Grad);
         return Math.Sqrt(sum);
     }
 
@@ -44,10 +47,12 @@ public sealed class AdamWOptimizer
         {
             var p = parameters[i].Value;
             if (p.Grad is null) continue;
-            p.Value.Device.AdamW(p.Value, p.Grad, m[i], v[i], Config, Step, scale);
+            DeviceOf(p).AdamW(p.Value, p.Grad, m[i], v[i], Config, Step, scale);
         }
         return norm;
     }
+
+    IDevice DeviceOf(Var p) => device ?? p.Value.Device;
 
     /// <summary>The optimizer state by name, for checkpoints: exp_avg and exp_avg_sq of each parameter.</summary>
     public IEnumerable<(string Name, Tensor Value)> State()

@@ -94,4 +94,39 @@ public class TrainEvalCliTests
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain("tasks.jsonl: task").And.Contain("does not fit in 12 tokens"));
     }
+
+    [Test]
+    public void TrainWithProfileThenSummarizeTheTrace()
+    {
+        string trace = Path.Combine(dir, "trace.json"), page = Path.Combine(dir, "profile.html");
+        string? cache = Environment.GetEnvironmentVariable("DRICL_CACHE_DIR");
+        Environment.SetEnvironmentVariable("DRICL_CACHE_DIR", Path.Combine(dir, "cache"));   // measure the peaks here, away from the user's cache
+        (int, string, string) run;
+        try
+        {
+            run = CliRunner.Run("train", "--model", ModelFolder(), "--tasks", TaskPoolFile(), "--out", Path.Combine(dir, "out"), "--seq", "160", "--max-shots", "6", "--steps", "2", "--profile", trace);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DRICL_CACHE_DIR", cache);
+        }
+        var (exit, stdout, stderr) = run;
+        Assert.That(exit, Is.Zero, stderr);
+        Assert.That(stdout, Does.Contain("measuring the peaks of cpu").And.Contain("profiling cpu into " + trace));
+        Assert.That(File.Exists(Path.Combine(dir, "cache", "peaks.json")));
+
+        (exit, stdout, stderr) = CliRunner.Run("profile", trace, "--html", page);
+        Assert.That(exit, Is.Zero, stderr);
+        Assert.That(stdout, Does.Contain("2 steps").And.Contain("MatMul").And.Contain("AttentionBackward").And.Contain("peaks: "));
+        Assert.That(File.ReadAllText(page), Does.Contain("data-chart=\"roofline\""));
+
+        string nowhere = Path.Combine(dir, "no-such-folder", "trace.json");
+        (exit, _, stderr) = CliRunner.Run("train", "--model", Path.Combine(dir, "model"), "--tasks", Path.Combine(dir, "tasks.jsonl"), "--out", Path.Combine(dir, "out2"), "--seq", "160", "--max-shots", "6", "--steps", "1", "--profile", nowhere);
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(stderr.Trim(), Is.EqualTo($"error: --profile {nowhere}: no such folder {Path.GetDirectoryName(nowhere)}"));
+
+        (exit, _, stderr) = CliRunner.Run("profile", Path.Combine(dir, "missing.json"));
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(stderr.Trim(), Is.EqualTo($"error: {Path.Combine(dir, "missing.json")}: no such trace"));
+    }
 }
