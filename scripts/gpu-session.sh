@@ -3,7 +3,8 @@
 # CUDA, PyTorch and transformers but no .NET). Two steps:
 #   scripts/gpu-session.sh pack [PACK_DOTNET]   here: .NET runtime + framework-dependent builds into .device/
 #                                               (PACK_DOTNET: the runtime packer, default ../shared/device/pack-dotnet.sh)
-#   scripts/gpu-session.sh run                  there, carrying .device: GPU parity tests (Gpu: ILGPU, Cuda: CUDA C), both golden fixtures
+#   scripts/gpu-session.sh run                  there, carrying .device: the ILGPU kernels against the CPU reference (Gpu), the golden
+#                                               fixtures (GpuFixtures, and check-reference on each)
 #                                               in fp32 and bf16, and `dricl bench cuda` against PyTorch
 # Results go to $OUT (the device tool's return folder) or ./gpu-out.
 set -euo pipefail
@@ -25,7 +26,7 @@ run)
     export DOTNET_ROOT=/tmp/dn PATH=/tmp/dn:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt"
     status=0
-    dotnet .device/tests/DrICL.Tests.dll --filter "TestCategory=Gpu|TestCategory=Cuda" 2>&1 | tee "$out/parity.log" || status=1
+    dotnet .device/tests/DrICL.Tests.dll --filter "TestCategory=Gpu|TestCategory=GpuFixtures" 2>&1 | tee "$out/parity.log" || status=1
     for precision in fp32 bf16; do
         for fixture in tiny-llama-f32 tiny-mistral-gqa-bf16 tiny-llama3-scaled; do
             dotnet .device/cli/dricl.dll check-reference ".device/tests/fixtures/models/$fixture" --device cuda --precision $precision \

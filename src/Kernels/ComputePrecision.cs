@@ -1,7 +1,7 @@
 namespace DrICL.Kernels;
 
 /// <summary>
-/// How a CudaDevice does its arithmetic. Tensors are fp32 in memory either way (the master weights, the
+/// How a GPU device (IlgpuDevice) does its arithmetic. Tensors are fp32 in memory either way (the master weights, the
 /// optimizer state, activations); the precision decides what the matrix units see.
 /// </summary>
 public enum ComputePrecision

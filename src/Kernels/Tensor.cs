@@ -4,13 +4,12 @@ namespace DrICL.Kernels;
 
 /// <summary>
 /// A dense, row-major float32 tensor owned by one device. Shapes are written outermost first,
-/// as in the shape comments throughout the code (`// x: [B,T,C]`). Storage is a host array (CPU), an ILGPU
-/// buffer (IlgpuDevice) or a block of GPU memory (the CUDA C backend); offset counts floats into any of them.
+/// as in the shape comments throughout the code (`// x: [B,T,C]`). Storage is a host array (CPU) or an ILGPU
+/// buffer (IlgpuDevice, on a GPU or ILGPU's CPU accelerator); offset counts floats into either.
 /// </summary>
 public sealed class Tensor
 {
     readonly float[]? host;
-    readonly Cuda.CudaMemory? deviceMemory;
     readonly Ilgpu.IlgpuMemory? ilgpuMemory;
     readonly int offset;
 
@@ -26,17 +25,6 @@ public sealed class Tensor
         if (offset < 0 || offset + (long)Length > host.Length)
             throw new ArgumentException($"buffer of {host.Length} floats cannot hold shape {Format(shape)} at offset {offset}");
         this.host = host;
-        this.offset = offset;
-    }
-
-    internal Tensor(IDevice device, int[] shape, Cuda.CudaMemory memory, int offset = 0)
-    {
-        Device = device;
-        Shape = shape;
-        Length = SizeOf(shape);
-        if (offset < 0 || (offset + (long)Length) * sizeof(float) > memory.Bytes)
-            throw new ArgumentException($"device block of {memory.Bytes} bytes cannot hold shape {Format(shape)} at offset {offset}");
-        deviceMemory = memory;
         this.offset = offset;
     }
 
@@ -57,7 +45,7 @@ public sealed class Tensor
         : host.AsSpan(offset, Length);
 
     /// <summary>The address of the first element of a GPU tensor (for cuBLAS).</summary>
-    internal nint DevicePointer => (deviceMemory?.Pointer ?? ilgpuMemory?.Buffer.NativePtr
+    internal nint DevicePointer => (ilgpuMemory?.Buffer.NativePtr
         ?? throw new InvalidOperationException($"tensor on {Device.Name} has no GPU storage")) + (nint)offset * sizeof(float);
 
     /// <summary>The elements of an IlgpuDevice tensor.</summary>
@@ -73,8 +61,7 @@ public sealed class Tensor
     {
         if (start < 0 || count < 0 || start + count > Rows) throw new ArgumentOutOfRangeException(nameof(count), $"rows {start}..{start + count} of {this}");
         int sliceOffset = offset + start * Columns;
-        if (ilgpuMemory is not null) return new Tensor(Device, [count, Columns], ilgpuMemory, sliceOffset);
-        return deviceMemory is null ? new Tensor(Device, [count, Columns], host!, sliceOffset) : new Tensor(Device, [count, Columns], deviceMemory, sliceOffset);
+        return ilgpuMemory is null ? new Tensor(Device, [count, Columns], host!, sliceOffset) : new Tensor(Device, [count, Columns], ilgpuMemory, sliceOffset);
     }
 
     public float[] ToArray()

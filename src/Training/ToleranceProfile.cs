@@ -1,5 +1,4 @@
 using DrICL.Kernels;
-using DrICL.Kernels.Cuda;
 using DrICL.Kernels.Ilgpu;
 
 namespace DrICL.Training;
@@ -79,7 +78,7 @@ public sealed class ToleranceProfile
 
     /// <summary>The bf16 profile on a GPU device computing in bf16; the fixture's own tolerances everywhere else.</summary>
     public static ToleranceProfile For(IDevice device, ReferenceCase @case) =>
-        device is CudaDevice { Precision: ComputePrecision.Bf16 } or IlgpuDevice { Precision: ComputePrecision.Bf16 } ? Bf16(@case) : Fixture(@case);
+        device is IlgpuDevice { Precision: ComputePrecision.Bf16 } ? Bf16(@case) : Fixture(@case);
 
     /// <summary>
     /// The largest max|got - expected| that passes for a tensor of this kind whose largest |expected| is

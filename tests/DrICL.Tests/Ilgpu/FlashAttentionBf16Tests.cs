@@ -7,7 +7,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using NUnit.Framework;
-using static DrICL.Tests.Cuda.CudaParityTests;
+using static DrICL.Tests.Ilgpu.GpuAttentionMasks;
 
 namespace DrICL.Tests.Ilgpu;
 

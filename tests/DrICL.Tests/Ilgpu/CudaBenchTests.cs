@@ -2,10 +2,9 @@ using System.Runtime.InteropServices;
 using DrICL.Cli;
 using NUnit.Framework;
 
-namespace DrICL.Tests.Cuda;
+namespace DrICL.Tests.Ilgpu;
 
 /// <summary>`dricl bench cuda` without a GPU: its FLOP and MFU arithmetic, its tables, the PyTorch peer's failure paths and the no-GPU error.</summary>
-[Category("Cuda")]
 public class CudaBenchTests
 {
     [Test]
