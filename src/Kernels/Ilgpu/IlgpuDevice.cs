@@ -1,3 +1,4 @@
+using DrICL.Kernels.Profiling;
 using System.Diagnostics;
 using ILGPU;
 using ILGPU.Backends.PTX;
@@ -21,7 +22,7 @@ namespace DrICL.Kernels.Ilgpu;
 /// order. Not thread-safe: one thread drives a device at a time.
 /// Ran only on ILGPU's CPU accelerator so far: nothing here has run on a GPU yet.
 /// </summary>
-public sealed class IlgpuDevice : IDevice
+public sealed class IlgpuDevice : IDevice, ITimedDevice
 {
     /// <summary>
     /// Threads per group of the row kernels (RMSNorm, embedding, cross-entropy, sum of squares): 256 on a GPU;
@@ -118,7 +119,7 @@ public sealed class IlgpuDevice : IDevice
     /// </summary>
     public static IlgpuDevice OpenCuda(int ordinal, ComputePrecision precision)
     {
-        var context = Context.Create(b => b.Cuda(PinInstructionSet).Optimize(OptimizationLevel.O2).EnableAlgorithms());
+        var context = Context.Create(b => b.Cuda(PinInstructionSet).Optimize(OptimizationLevel.O2).EnableAlgorithms().Profiling());
         try
         {
             var gpus = context.GetCudaDevices();
@@ -138,7 +139,7 @@ public sealed class IlgpuDevice : IDevice
     /// <summary>Opens ILGPU's CPU accelerator shaped like an NVIDIA GPU (warps of 32, groups up to 1024).</summary>
     public static IlgpuDevice OpenCpu(ComputePrecision precision)
     {
-        var context = Context.Create(b => b.CPU(CPUDeviceKind.Nvidia).Optimize(OptimizationLevel.O2).EnableAlgorithms());
+        var context = Context.Create(b => b.CPU(CPUDeviceKind.Nvidia).Optimize(OptimizationLevel.O2).EnableAlgorithms().Profiling());
         try
         {
             return new IlgpuDevice("ilgpu-cpu", context, context.GetCPUDevice(0).CreateCPUAccelerator(context), precision);
@@ -160,6 +161,9 @@ public sealed class IlgpuDevice : IDevice
         var newest = PTXCodeGenerator.SupportedInstructionSets.First(); // sorted newest first
         if (device.Device.DriverVersion >= CudaDriverVersionUtils.GetMinimumDriverVersion(newest)) device.InstructionSet = newest;
     }
+
+    /// <summary>For --profile: op times from profiling markers on this device's stream, resolved once per step.</summary>
+    public IDeviceTimer CreateTimer() => new StreamEventTimer(stream);
 
     public override string ToString() => accelerator is CudaAccelerator cuda
         ? $"{Name} ({GpuName}, compute capability {cuda.Architecture}, PTX ISA {cuda.InstructionSet}, driver {cuda.DriverVersion}, {Precision} compute, " +
