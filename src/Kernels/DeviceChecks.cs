@@ -6,12 +6,16 @@ namespace DrICL.Kernels;
 /// </summary>
 internal static class DeviceChecks
 {
-    public static void Attention(AttentionShape s, AttentionMask mask, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse)
+    public static void Attention(AttentionShape s, AttentionMask mask, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse) =>
+        Attention(s, mask, q.Length, k.Length, v.Length, o.Length, lse.Length, () => $"attention tensors q {q}, k {k}, v {v}, o {o}, lse {lse}");
+
+    /// <summary>The same check on lengths (of views, say); describe names them in the message.</summary>
+    public static void Attention(AttentionShape s, AttentionMask mask, long q, long k, long v, long o, long lse, Func<string> describe)
     {
         s.Validate();
         long qLength = (long)s.Batch * s.QueryLength * s.Heads * s.HeadDim, kLength = (long)s.Batch * s.KeyLength * s.KvHeads * s.HeadDim;
-        Require(q.Length == qLength && o.Length == qLength && k.Length == kLength && v.Length == kLength && lse.Length == (long)s.Batch * s.Heads * s.QueryLength,
-            $"attention tensors q {q}, k {k}, v {v}, o {o}, lse {lse} do not fit {s}");
+        if (!(q == qLength && o == qLength && k == kLength && v == kLength && lse == (long)s.Batch * s.Heads * s.QueryLength))
+            throw new ArgumentException($"{describe()} do not fit {s}");
         Require(mask.SegmentIds is null || mask.SegmentIds.Length == s.Batch * s.KeyLength,
             $"{mask.SegmentIds?.Length} segment ids for {s.Batch}x{s.KeyLength} keys");
         Require(mask.SequenceIds is null || mask.SequenceIds.Length == s.Batch * s.KeyLength,

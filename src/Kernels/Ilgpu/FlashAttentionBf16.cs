@@ -22,7 +22,7 @@ namespace DrICL.Kernels.Ilgpu;
 // wholly after its last row. Every row sees at least its own key, so l > 0 for every stored row; masked
 // scores are -inf and a row with nothing visible yet keeps m = -inf without producing NaN.
 //
-// Backward, after the Delta kernel (delta_i = dO_i . O_i, a warp per row): a group owns 64 keys of one
+// Backward, after FlashAttentionKernels.BackwardDelta (delta_i = dO_i . O_i, a warp per row): a group owns 64 keys of one
 // key/value head, each of its 4 warps 16 keys, and streams tiles of 16 query rows from every query head of
 // the group that can see them. Per tile a warp computes, all by mma:
 //   S^T = K Q^T, P^T = exp(scale S^T - lse) (masked: 0), dV += P^T dO,
@@ -69,7 +69,6 @@ public static class FlashAttentionBf16Kernels
     public const int QueryRows = 64;         // forward: query rows per group, 16 per warp (the mma's M)
     public const int KeyTile = 64;           // forward: keys per tile; backward: keys per group, 16 per warp
     public const int BackwardQueryRows = 16; // backward: query rows per tile
-    public const int DeltaRows = 8;          // Delta: rows per group of 256, a warp each
 
     // q: [B,Tq,H,D], k, v: [B,Tk,KV,D], segments, sequences: [B,Tk] (when the mask uses them)
     // -> o: [B,Tq,H,D], lse: [B,H,Tq]; grid: (ceil(Tq/64), H, B), group: 128
@@ -151,25 +150,6 @@ public static class FlashAttentionBf16Kernels
         long lseRow = ((long)b * s.Heads + h) * tq;
         if (t == 0 && i0 < tq) lse[lseRow + i0] = m0 + MathF.Log(l0);
         if (t == 0 && i1 < tq) lse[lseRow + i1] = m1 + MathF.Log(l1);
-    }
-
-    // dO, o: [B,Tq,H,D] -> delta: [B,H,Tq]; grid: ceil(B*Tq*H / 8), group: 256 (a warp per row)
-    public static void Delta(ArrayView<float> dO, ArrayView<float> o, // [B,Tq,H,D] each
-        ArrayView<float> delta,                                        // [B,H,Tq]
-        int rows, int tq, int heads, int d)
-    {
-        int row = Grid.IdxX * DeltaRows + Warp.WarpIdx, lane = Warp.LaneIdx;
-        float sum = 0f;
-        if (row < rows) // whole warp
-            for (int c = lane; c < d; c += 32) sum += dO[(long)row * d + c] * o[(long)row * d + c];
-        sum += Warp.ShuffleXor(sum, 16);
-        sum += Warp.ShuffleXor(sum, 8);
-        sum += Warp.ShuffleXor(sum, 4);
-        sum += Warp.ShuffleXor(sum, 2);
-        sum += Warp.ShuffleXor(sum, 1);
-        // row = (batch * Tq + i) * H + h
-        int h = row % heads, bt = row / heads;
-        if (row < rows && lane == 0) delta[((long)(bt / tq) * heads + h) * tq + bt % tq] = sum;
     }
 
     // dO, q: [B,Tq,H,D], k, v: [B,Tk,KV,D], lse, delta: [B,H,Tq], segments, sequences: [B,Tk] (when used)

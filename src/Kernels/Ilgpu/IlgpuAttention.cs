@@ -137,15 +137,9 @@ public sealed class IlgpuAttention : IDisposable
 
     static void Check(AttentionShape s, AttentionMask mask, ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o, ArrayView<float> lse)
     {
-        s.Validate();
+        DeviceChecks.Attention(s, mask, q.Length, k.Length, v.Length, o.Length, lse.Length,
+            () => $"attention views q {q.Length}, k {k.Length}, v {v.Length}, o {o.Length}, lse {lse.Length}");
         Bucket(s.HeadDim);
-        long qLength = (long)s.Batch * s.QueryLength * s.Heads * s.HeadDim, kLength = (long)s.Batch * s.KeyLength * s.KvHeads * s.HeadDim;
-        Require(q.Length == qLength && o.Length == qLength && k.Length == kLength && v.Length == kLength && lse.Length == (long)s.Batch * s.Heads * s.QueryLength,
-            $"attention views q {q.Length}, k {k.Length}, v {v.Length}, o {o.Length}, lse {lse.Length} do not fit {s}");
-        Require(mask.SegmentIds is null || mask.SegmentIds.Length == s.Batch * s.KeyLength,
-            $"{mask.SegmentIds?.Length} segment ids for {s.Batch}x{s.KeyLength} keys");
-        Require(mask.SequenceIds is null || mask.SequenceIds.Length == s.Batch * s.KeyLength,
-            $"{mask.SequenceIds?.Length} sequence ids for {s.Batch}x{s.KeyLength} keys");
     }
 
     static void Require(bool condition, string message)

@@ -44,7 +44,7 @@ public sealed class IlgpuAttentionBf16 : IDisposable
             ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask>(Backward<HeadDim64>);
         backward128 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask>(Backward<HeadDim128>);
-        delta = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(Delta);
+        delta = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(FlashAttentionKernels.BackwardDelta);
         ids = accelerator.Allocate1D<int>(1);
         deltas = accelerator.Allocate1D<float>(1);
     }
@@ -89,7 +89,7 @@ public sealed class IlgpuAttentionBf16 : IDisposable
         int rows = shape.Batch * shape.QueryLength * shape.Heads;
         deltas = Reserve(deltas, rows);
         var deltaView = deltas.View.SubView(0, rows);
-        delta(stream, new KernelConfig((rows + DeltaRows - 1) / DeltaRows, DeltaRows * 32), dO, o, deltaView, rows, shape.QueryLength, shape.Heads, shape.HeadDim);
+        delta(stream, new KernelConfig((rows + FlashAttentionKernels.DeltaRowsPerGroup - 1) / FlashAttentionKernels.DeltaRowsPerGroup, FlashAttentionKernels.DeltaRowsPerGroup * 32), dO, o, deltaView, rows, shape.QueryLength, shape.Heads, shape.HeadDim);
         dq.MemSetToZero(stream); // the kernel adds every key group's dQ with atomics
         var config = new KernelConfig(new Index3D((shape.KeyLength + KeyTile - 1) / KeyTile, shape.KvHeads, shape.Batch), new Index3D(Threads, 1, 1));
         var kernel = Bucket(shape.HeadDim) switch { 32 => backward32, 64 => backward64, _ => backward128 };
