@@ -11,6 +11,7 @@ public static class BenchCommand
         bench.Subcommands.Add(CpuBench.Create());
         bench.Subcommands.Add(CudaBench.Create());
         bench.Subcommands.Add(TokenizerBench.CreateCommand());
+        bench.Subcommands.Add(DecodeBench.Create());
         return bench;
     }
 }

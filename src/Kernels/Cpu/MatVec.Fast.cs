@@ -11,7 +11,7 @@
 // x's own rounding, so results differ from the float32 kernel only by the summation order.
 //
 // FusedMatVec computes several products that share one input (q, k, v; gate, up) as one parallel step:
-// their rows are concatenated and split evenly between the team's members, in multiples of four rows.
+// their rows are concatenated and cut into chunks of whole quads of rows, which the team's members claim.
 
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -123,7 +123,7 @@ public static unsafe partial class MatVec
 
 /// <summary>
 /// y_i = W_i x for matrices that share their input (and column count), as one parallel step: the rows of
-/// all W_i are split evenly between the team's members. Built once with fixed buffers; Run allocates nothing.
+/// all W_i are cut into chunks for the team. Built once with fixed buffers; Run allocates nothing.
 /// </summary>
 public sealed unsafe class FusedMatVec : ITeamJob
 {
@@ -153,13 +153,16 @@ public sealed unsafe class FusedMatVec : ITeamJob
     public void Run(ThreadTeam team)
     {
         if (anyBf16) MatVec.PairUp(x, pairs, weights[0].Cols);
-        team.Run(this);
+        int quads = (totalRows + 3) / 4;
+        team.Run(this, team.Size == 1 ? 1 : Math.Clamp(quads / MinQuadsPerChunk, 1, MaxChunks));
     }
 
-    public void Execute(int member, int members)
+    const int MinQuadsPerChunk = 16, MaxChunks = 32;  // chunks of 64+ rows: enough to balance, few enough to claim cheaply
+
+    public void Execute(int chunk, int chunks)
     {
         int quads = (totalRows + 3) / 4;
-        int start = (int)((long)quads * member / members) * 4, end = Math.Min(totalRows, (int)((long)quads * (member + 1) / members) * 4);
+        int start = (int)((long)quads * chunk / chunks) * 4, end = Math.Min(totalRows, (int)((long)quads * (chunk + 1) / chunks) * 4);
         int offset = 0;
         for (int i = 0; i < weights.Length && start < end; i++)
         {

@@ -44,7 +44,11 @@ public sealed class ChatSession(DecodeSession session, ITokenizer tokenizer, Cha
             yield return id;
         }
         string text = tokenizer.Decode(reply.ToArray());
-        if (reply.Count == 0 || reply[^1] != tokenizer.EosId) reply.Add(tokenizer.EosId);
+        if (reply.Count == 0 || reply[^1] != tokenizer.EosId)
+        {
+            reply.Add(tokenizer.EosId);
+            if (session.Cached.Count < context) session.Append(tokenizer.EosId);
+        }
         turns.Add(new Turn(user, text, reply.ToArray()));
     }
 

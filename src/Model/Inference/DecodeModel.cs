@@ -33,6 +33,8 @@ public sealed unsafe class DecodeModel : IDisposable
     readonly FusedMatVec lmHead;
     readonly AttentionStep attention;
 
+    const int AttentionFloatsToSplit = 1 << 14;  // cached keys per layer below which one thread does all heads
+
     public ModelConfig Config => w.Config;
     public InferenceWeights Weights => w;
     /// <summary>Positions the KV cache holds.</summary>
@@ -116,7 +118,7 @@ public sealed unsafe class DecodeModel : IDisposable
             v.CopyTo(values.AsSpan(CacheRow(l, pos), kvWidth));
             attention.Layer = l;
             attention.Position = pos;
-            team.Run(attention);
+            team.Run(attention, (pos + 1) * kvWidth >= AttentionFloatsToSplit ? heads : 1);
             output[l].Run(team);
             TensorPrimitives.Add(x, xb2, x);
             Norm(x, layer.PostNorm, xb);
@@ -233,14 +235,14 @@ public sealed unsafe class DecodeModel : IDisposable
         }
     }
 
-    /// <summary>Attention of the current query over the cached positions; the team splits the heads.</summary>
+    /// <summary>Attention of the current query over the cached positions; each chunk is a range of heads.</summary>
     sealed class AttentionStep(DecodeModel m) : ITeamJob
     {
         public int Layer, Position;
 
-        public void Execute(int member, int members)
+        public void Execute(int chunk, int chunks)
         {
-            int h0 = m.heads * member / members, h1 = m.heads * (member + 1) / members;
+            int h0 = m.heads * chunk / chunks, h1 = m.heads * (chunk + 1) / chunks;
             int first = m.window > 0 ? Math.Max(0, Position - m.window + 1) : 0, count = Position - first + 1;
             int group = m.heads / m.kvHeads, d = m.headDim;
             float scale = 1f / MathF.Sqrt(d);

@@ -42,6 +42,15 @@ public sealed class DecodeSession(DecodeModel model)
         return logits;
     }
 
+    /// <summary>Runs one more id into the cache (a chat closing a reply cut off by its token limit with EOS), counted as decoding.</summary>
+    public void Append(int id)
+    {
+        var clock = Stopwatch.StartNew();
+        model.Step(id);
+        cached.Add(id);
+        Stats = Stats with { DecodeTokens = Stats.DecodeTokens + 1, DecodeSeconds = Stats.DecodeSeconds + clock.Elapsed.TotalSeconds };
+    }
+
     /// <summary>
     /// Prefills prompt and yields up to maxNewTokens sampled ids, ending after stopId. Every yielded id but the
     /// last is run through the model to get the next logits; cacheLast runs the last one too (a chat's next turn

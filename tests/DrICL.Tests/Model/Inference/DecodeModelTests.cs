@@ -30,4 +30,27 @@ public class DecodeModelTests
         for (int t = prompt; t < ids.Length; t++)
             Assert.That(model.Step(ids[t]).ToArray(), Is.EqualTo(expected.AsSpan(t * v, v).ToArray()).Within(1e-4f), $"step at position {t}");
     }
+
+    [TestCaseSource(nameof(Models))]
+    public void Bf16WeightsAgreeWithF32OnMostGreedyTokens(string name)
+    {
+        static List<int> Greedy(DecodeModel model, int[] prompt)
+        {
+            model.Truncate(0);
+            var session = new DecodeSession(model);
+            return session.Generate(prompt, 16, new Sampler(new SamplingOptions(), model.Config.VocabSize)).ToList();
+        }
+        using var f32 = DecodeModel.Load(Folder(name), WeightFormat.F32, 64, threads: 2);
+        using var bf16 = DecodeModel.Load(Folder(name), WeightFormat.Bf16, 64, threads: 2);
+        int same = 0, total = 0;
+        foreach (var prompt in new[] { new[] { 1, 5, 9 }, new[] { 1, 30, 2, 7, 7 }, new[] { 1, 12 }, new[] { 1, 40, 41, 42, 43, 44 } })
+        {
+            var a = Greedy(f32, prompt);
+            var b = Greedy(bf16, prompt);
+            same += a.Zip(b).Count(p => p.First == p.Second);
+            total += a.Count;
+        }
+        TestContext.Out.WriteLine($"{name}: bf16 agrees with f32 on {same}/{total} greedy tokens");
+        Assert.That(same, Is.GreaterThanOrEqualTo(total * 3 / 4), $"{same}/{total}");
+    }
 }
