@@ -21,9 +21,7 @@ public static class ChatCommand
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
             var error = parse.InvocationConfiguration.Error;
-            var config = options.Config(parse);
-            int maxTokens = options.MaxTokens(parse);
-            var sampling = options.Sampling(parse);
+            var (config, maxTokens, sampling) = options.Read(parse);
             var tokenizer = options.Tokenizer(parse, config, "chat needs a tokenizer");
             var template = InferenceOptions.Template(config, tokenizer);
             string? systemText = parse.GetValue(system);
@@ -36,7 +34,7 @@ public static class ChatCommand
             var chat = new ChatSession(new DecodeSession(net), tokenizer, template, systemText);
             var sampler = new Sampler(sampling, config.VocabSize);
             bool interactive = !Console.IsInputRedirected;
-            error.WriteLine($"chat with {Path.GetFileName(options.Folder(parse))} ({config.ModelType}, {net.Weights.Format}, context {net.Context}); /reset, /exit or Ctrl-D");
+            error.WriteLine($"chat with {Path.GetFileName(options.Folder(parse))} ({config.ModelType}, {net.Weights.Format.ToString().ToLowerInvariant()}, context {net.Context}); /reset, /exit or Ctrl-D");
             while (true)
             {
                 if (interactive) output.Write("> ");

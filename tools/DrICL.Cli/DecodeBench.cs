@@ -11,15 +11,13 @@ namespace DrICL.Cli;
 /// <summary>
 /// `dricl bench decode`: batch-1 inference on the cpu at the llama2.c stories15M and stories110M shapes (random
 /// weights written to a temporary model folder, so loading is the real path: bf16 files are memory-mapped).
-/// Prefill runs a 256-token prompt as one batch; decode runs 255 greedy steps after a one-token prompt, as
-/// llama2.c's run.c -n 256 does. Weight bytes read per decoded token times tokens/s is set beside the memory
+/// Prefill runs a --steps-token prompt (256) as one batch; decode runs that many positions greedily from a
+/// one-token prompt, as llama2.c's run.c -n 256 does. Weight bytes read per decoded token times tokens/s is set beside the memory
 /// bandwidth measured in the same run (a STREAM triad on both cores). With --llama2c, run.c is run on the same
 /// weights in its own checkpoint format, side by side.
 /// </summary>
 public static class DecodeBench
 {
-    const int Steps = 256;
-
     public sealed record Shape(string Name, int Dim, int Layers, int Heads, int Hidden, int Vocab);
 
     public static readonly Shape[] Shapes = [new("stories15M", 288, 6, 6, 768, 32000), new("stories110M", 768, 12, 12, 2048, 32000)];
@@ -29,11 +27,14 @@ public static class DecodeBench
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
         var llama2c = new Option<FileInfo?>("--llama2c") { Description = "a built llama2.c run binary to measure on the same weights (OMP_NUM_THREADS = --threads)" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "decode threads" };
-        var command = new Command("decode", "Batch-1 prefill and decode tokens/s at the stories15M and stories110M shapes, f32 and bf16, against memory bandwidth") { json, llama2c, threads };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 256, Description = "prompt tokens of the prefill, positions decoded (and llama2.c's -n)" };
+        var command = new Command("decode", "Batch-1 prefill and decode tokens/s at the stories15M and stories110M shapes, f32 and bf16, against memory bandwidth") { json, llama2c, threads, steps };
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
             int t = parse.GetValue(threads);
             if (t < 1) throw new CliError($"--threads {t}: must be at least 1");
+            int n = parse.GetValue(steps);
+            if (n < 2) throw new CliError($"--steps {n}: must be at least 2");
             var peer = parse.GetValue(llama2c);
             if (peer is not null && !peer.Exists) throw new CliError($"--llama2c {peer.FullName}: file not found");
             double bandwidth = MeasureTriad(t);
@@ -46,11 +47,11 @@ public static class DecodeBench
                 foreach (var shape in Shapes)
                 {
                     string folder = Path.Combine(root, shape.Name);
-                    double? peerRate = peer is null ? null : RunLlama2c(peer.FullName, shape, folder, t);
+                    double? peerRate = peer is null ? null : RunLlama2c(peer.FullName, shape, folder, t, n);
                     foreach (var format in new[] { WeightFormat.F32, WeightFormat.Bf16 })
                     {
-                        WriteModel(shape, format, folder);
-                        var (prefill, decode, bytes) = Measure(folder, format, t);
+                        WriteModel(shape, format, folder, n);
+                        var (prefill, decode, bytes) = Measure(folder, format, t, n);
                         double gbs = bytes * decode / 1e9;
                         string dtype = format == WeightFormat.F32 ? "f32" : "bf16";
                         output.WriteLine($"{shape.Name,-12} {dtype,-5} {prefill,14:F0} {decode,13:F1} {bytes,12} {gbs,7:F1} {gbs / bandwidth,8:P0}" +
@@ -75,8 +76,8 @@ public static class DecodeBench
         return command;
     }
 
-    static ModelConfig Config(Shape s, WeightFormat format) => new(s.Vocab, s.Dim, s.Hidden, s.Layers, s.Heads, tieWordEmbeddings: true,
-        torchDtype: format == WeightFormat.Bf16 ? "bfloat16" : "float32", maxPositionEmbeddings: Steps);
+    static ModelConfig Config(Shape s, WeightFormat format, int steps) => new(s.Vocab, s.Dim, s.Hidden, s.Layers, s.Heads, tieWordEmbeddings: true,
+        torchDtype: format == WeightFormat.Bf16 ? "bfloat16" : "float32", maxPositionEmbeddings: steps);
 
     // One random N(0, 0.02)-ish array per distinct shape: values do not matter to speed, bytes do.
     static Dictionary<string, (int[] Shape, float[] Values)> RandomWeights(Shape s)
@@ -104,19 +105,19 @@ public static class DecodeBench
         return weights;
     }
 
-    static void WriteModel(Shape s, WeightFormat format, string folder)
+    static void WriteModel(Shape s, WeightFormat format, string folder, int steps)
     {
         Directory.CreateDirectory(folder);
         var dtype = format == WeightFormat.Bf16 ? DType.BF16 : DType.F32;
         SafetensorsWriter.Write(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName),
             RandomWeights(s).Select(kv => SafetensorsTensor.FromFloats(kv.Key, kv.Value.Shape, kv.Value.Values, kv.Value.Shape.Length == 1 ? DType.F32 : dtype)));
-        File.WriteAllText(Path.Combine(folder, "config.json"), Config(s, format).ToJson());
+        File.WriteAllText(Path.Combine(folder, "config.json"), Config(s, format, steps).ToJson());
     }
 
-    static (double Prefill, double Decode, long BytesPerToken) Measure(string folder, WeightFormat format, int threads)
+    static (double Prefill, double Decode, long BytesPerToken) Measure(string folder, WeightFormat format, int threads, int steps)
     {
-        using var model = DecodeModel.Load(folder, format, Steps, threads);
-        var prompt = new int[Steps];
+        using var model = DecodeModel.Load(folder, format, steps, threads);
+        var prompt = new int[steps];
         var rng = new SplitMix64(3);
         for (int i = 0; i < prompt.Length; i++) prompt[i] = rng.NextInt(model.Config.VocabSize);
 
@@ -125,15 +126,15 @@ public static class DecodeBench
             model.Truncate(0);
             var clock = Stopwatch.StartNew();
             model.Prefill(prompt);
-            return Steps / clock.Elapsed.TotalSeconds;
+            return steps / clock.Elapsed.TotalSeconds;
         }
         double Decode()
         {
             model.Truncate(0);
             var clock = Stopwatch.StartNew();
             int token = Generation.ArgMax(model.Step(1));
-            for (int pos = 1; pos < Steps; pos++) token = Generation.ArgMax(model.Step(token));
-            return Steps / clock.Elapsed.TotalSeconds;
+            for (int pos = 1; pos < steps; pos++) token = Generation.ArgMax(model.Step(token));
+            return steps / clock.Elapsed.TotalSeconds;
         }
         Decode();  // warm-up: JIT tiers and page faults of the mapped file
         Prefill();
@@ -167,14 +168,14 @@ public static class DecodeBench
     /// float32 tensors in run.c's order; a positive vocab size means a shared classifier) and a tokenizer.bin
     /// of placeholder pieces, runs `run model.bin -n 256 -t 0 -z tokenizer.bin` and returns its reported tok/s.
     /// </summary>
-    static double RunLlama2c(string binary, Shape s, string folder, int threads)
+    static double RunLlama2c(string binary, Shape s, string folder, int threads, int steps)
     {
         Directory.CreateDirectory(folder);
         string model = Path.Combine(folder, "llama2c.bin"), tokenizer = Path.Combine(folder, "tokenizer.bin");
         var w = RandomWeights(s);
         using (var file = new BinaryWriter(File.Create(model)))
         {
-            foreach (int v in new[] { s.Dim, s.Hidden, s.Layers, s.Heads, s.Heads, s.Vocab, Steps }) file.Write(v);
+            foreach (int v in new[] { s.Dim, s.Hidden, s.Layers, s.Heads, s.Heads, s.Vocab, steps }) file.Write(v);
             void Write(string name) { foreach (float x in w[name].Values) file.Write(x); }
             void PerLayer(string suffix) { for (int l = 0; l < s.Layers; l++) Write($"model.layers.{l}.{suffix}"); }
             Write("model.embed_tokens.weight");
@@ -185,7 +186,7 @@ public static class DecodeBench
             PerLayer("mlp.down_proj.weight");
             PerLayer("mlp.up_proj.weight");
             Write("model.norm.weight");
-            for (int i = 0; i < Steps * (s.Dim / s.Heads); i++) file.Write(0f);  // the unused freq_cis tables
+            for (int i = 0; i < steps * (s.Dim / s.Heads); i++) file.Write(0f);  // the unused freq_cis tables
         }
         using (var file = new BinaryWriter(File.Create(tokenizer)))
         {
@@ -198,7 +199,7 @@ public static class DecodeBench
                 file.Write(piece);
             }
         }
-        var start = new ProcessStartInfo(binary, [model, "-n", Steps.ToString(), "-t", "0", "-z", tokenizer])
+        var start = new ProcessStartInfo(binary, [model, "-n", steps.ToString(), "-t", "0", "-z", tokenizer])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };

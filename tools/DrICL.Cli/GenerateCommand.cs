@@ -29,9 +29,7 @@ public static class GenerateCommand
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
             var error = parse.InvocationConfiguration.Error;
-            var config = options.Config(parse);
-            int maxTokens = options.MaxTokens(parse);
-            var sampling = options.Sampling(parse);
+            var (config, maxTokens, sampling) = options.Read(parse);
             string[] stops = parse.GetValue(stop) ?? [];
             if (stops.Any(s => s.Length == 0)) throw new CliError("--stop: a stop string cannot be empty");
             string? text = parse.GetValue(prompt), ids = parse.GetValue(promptIds);

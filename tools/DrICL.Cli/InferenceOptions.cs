@@ -24,12 +24,15 @@ public sealed class InferenceOptions
         foreach (var o in new Option[] { model, maxTokens, temperature, topK, topP, seed, dtype, context, threads }) command.Options.Add(o);
     }
 
+    /// <summary>The model's config and the generation options, checked before anything large is read.</summary>
+    public (ModelConfig Config, int MaxTokens, SamplingOptions Sampling) Read(ParseResult parse) => (Config(parse), MaxTokens(parse), Sampling(parse));
+
     public string Folder(ParseResult parse) => parse.GetValue(model)!.FullName;
 
-    public int MaxTokens(ParseResult parse) =>
+    int MaxTokens(ParseResult parse) =>
         parse.GetValue(maxTokens) is > 0 and var n ? n : throw new CliError($"--max-tokens {parse.GetValue(maxTokens)}: must be at least 1");
 
-    public SamplingOptions Sampling(ParseResult parse)
+    SamplingOptions Sampling(ParseResult parse)
     {
         float t = parse.GetValue(temperature), p = parse.GetValue(topP);
         int k = parse.GetValue(topK);
@@ -47,7 +50,7 @@ public sealed class InferenceOptions
     };
 
     /// <summary>The model folder's config, checked before anything large is read.</summary>
-    public ModelConfig Config(ParseResult parse)
+    ModelConfig Config(ParseResult parse)
     {
         string folder = Folder(parse);
         string path = Path.Combine(folder, "config.json");

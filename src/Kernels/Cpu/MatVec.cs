@@ -22,11 +22,7 @@ public readonly unsafe struct WeightMatrix(int rows, int cols, WeightFormat form
     public void ReadRow(int r, Span<float> destination)
     {
         if (Format == WeightFormat.F32) new ReadOnlySpan<float>(F32Row(r), Cols).CopyTo(destination);
-        else
-        {
-            ushort* row = Bf16Row(r);
-            for (int i = 0; i < Cols; i++) destination[i] = Bf16.ToFloat(row[i]);
-        }
+        else Bf16.ToFloats(new ReadOnlySpan<ushort>(Bf16Row(r), Cols), destination);
     }
 }
 

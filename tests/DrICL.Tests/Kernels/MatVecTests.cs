@@ -63,6 +63,16 @@ public class MatVecTests
     }
 
     [Test]
+    public void Bf16WideningMatchesTheScalarConversion()
+    {
+        var halves = new ushort[37];
+        Bf16.FromFloats(Random(halves.Length, 6), halves);
+        var wide = new float[halves.Length];
+        Bf16.ToFloats(halves, wide);
+        Assert.That(wide, Is.EqualTo(halves.Select(Bf16.ToFloat).ToArray()));
+    }
+
+    [Test]
     public void Bf16RoundsToNearestEven()
     {
         Assert.That(Bf16.FromFloat(1f), Is.EqualTo(0x3F80));
