@@ -53,4 +53,19 @@ public class DecodeModelTests
         TestContext.Out.WriteLine($"{name}: bf16 agrees with f32 on {same}/{total} greedy tokens");
         Assert.That(same, Is.GreaterThanOrEqualTo(total * 3 / 4), $"{same}/{total}");
     }
+
+    [Test]
+    public void Bf16CheckpointsAreUsedInPlaceAndOthersConverted()
+    {
+        using (var mapped = new InferenceWeights(Folder("tiny-mistral-gqa-bf16"), WeightFormat.Bf16))
+            Assert.That(mapped.MappedBytes, Is.EqualTo(mapped.BytesPerToken - mapped.Embedding.Bytes / mapped.Embedding.Rows + mapped.Embedding.Bytes),
+                "every matrix of a bf16 file (embedding, layers, lm_head) is read from the map");
+        using (var widened = new InferenceWeights(Folder("tiny-mistral-gqa-bf16"), WeightFormat.F32))
+            Assert.That(widened.MappedBytes, Is.Zero);
+        using (var rounded = new InferenceWeights(Folder("tiny-llama-f32"), WeightFormat.Bf16))
+        {
+            Assert.That(rounded.MappedBytes, Is.Zero);
+            Assert.That(rounded.LmHead.Format, Is.EqualTo(WeightFormat.Bf16));
+        }
+    }
 }
