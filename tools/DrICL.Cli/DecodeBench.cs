@@ -12,9 +12,9 @@ namespace DrICL.Cli;
 /// `dricl bench decode`: batch-1 inference on the cpu at the llama2.c stories15M and stories110M shapes (random
 /// weights written to a temporary model folder, so loading is the real path: bf16 files are memory-mapped).
 /// Prefill runs a --steps-token prompt (256) as one batch; decode runs that many positions greedily from a
-/// one-token prompt, as llama2.c's run.c -n 256 does. Weight bytes read per decoded token times tokens/s is set beside the memory
-/// bandwidth measured in the same run (a STREAM triad on both cores). With --llama2c, run.c is run on the same
-/// weights in its own checkpoint format, side by side.
+/// one-token prompt, as llama2.c's run.c -n 256 does. Weight bytes read per decoded token times tokens/s is set
+/// beside the memory bandwidth measured in the same run (a STREAM triad). With --llama2c, run.c runs on the same
+/// weights in its own checkpoint format. Every contender runs once per round, interleaved, keeping its best.
 /// </summary>
 public static class DecodeBench
 {
@@ -27,8 +27,9 @@ public static class DecodeBench
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
         var llama2c = new Option<FileInfo?>("--llama2c") { Description = "a built llama2.c run binary to measure on the same weights (OMP_NUM_THREADS = --threads)" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "decode threads" };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3, Description = "interleaved rounds; each figure is its best round" };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 256, Description = "prompt tokens of the prefill, positions decoded (and llama2.c's -n)" };
-        var command = new Command("decode", "Batch-1 prefill and decode tokens/s at the stories15M and stories110M shapes, f32 and bf16, against memory bandwidth") { json, llama2c, threads, steps };
+        var command = new Command("decode", "Batch-1 prefill and decode tokens/s at the stories15M and stories110M shapes, f32 and bf16, against memory bandwidth") { json, llama2c, threads, steps, rounds };
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
             int t = parse.GetValue(threads);
@@ -37,35 +38,41 @@ public static class DecodeBench
             if (n < 2) throw new CliError($"--steps {n}: must be at least 2");
             var peer = parse.GetValue(llama2c);
             if (peer is not null && !peer.Exists) throw new CliError($"--llama2c {peer.FullName}: file not found");
-            double bandwidth = MeasureTriad(t);
-            output.WriteLine($"memory bandwidth (STREAM triad, {t} threads): {bandwidth:F1} GB/s");
-            output.WriteLine($"{"shape",-12} {"dtype",-5} {"prefill tok/s",14} {"decode tok/s",13} {"bytes/token",12} {"GB/s",7} {"of triad",9}{(peer is null ? "" : $" {"llama2.c tok/s",15} {"×",6}")}");
-            var rows = new List<object>();
+            int r = parse.GetValue(rounds);
+            if (r < 1) throw new CliError($"--rounds {r}: must be at least 1");
+            var triad = new Triad();
+            double bandwidth = 0;
+            var results = new List<(Shape Shape, WeightFormat Format, double Prefill, double Decode, long Bytes, double? Peer)>();
             string root = Path.Combine(Path.GetTempPath(), $"dricl-bench-decode-{Environment.ProcessId}");
             try
             {
                 foreach (var shape in Shapes)
                 {
-                    string folder = Path.Combine(root, shape.Name);
-                    // llama2.c runs before and after ours and keeps its better run, so a load spike on this shared
-                    // machine does not favour either side.
-                    double? peerRate = peer is null ? null : RunLlama2c(peer.FullName, shape, folder, t, n);
-                    var measured = new List<(WeightFormat Format, double Prefill, double Decode, long Bytes)>();
-                    foreach (var format in new[] { WeightFormat.F32, WeightFormat.Bf16 })
+                    // Every contender runs once per round, interleaved, and keeps its best round: on a shared
+                    // machine whose load comes and goes, best-of-interleaved compares like with like.
+                    var formats = new[] { WeightFormat.F32, WeightFormat.Bf16 };
+                    var models = formats.Select(format =>
                     {
+                        string folder = Path.Combine(root, $"{shape.Name}-{format}");
                         WriteModel(shape, format, folder, n);
-                        var (prefill, decode, bytes) = Measure(folder, format, t, n);
-                        measured.Add((format, prefill, decode, bytes));
-                    }
-                    if (peer is not null) peerRate = Math.Max(peerRate!.Value, RunLlama2c(peer.FullName, shape, folder, t, n));
-                    foreach (var (format, prefill, decode, bytes) in measured)
+                        return new Contender(DecodeModel.Load(folder, format, n, t), n);
+                    }).ToArray();
+                    string? checkpoint = peer is null ? null : WriteLlama2c(shape, Path.Combine(root, shape.Name), n);
+                    double peerRate = 0;
+                    try
                     {
-                        double gbs = bytes * decode / 1e9;
-                        string dtype = format == WeightFormat.F32 ? "f32" : "bf16";
-                        output.WriteLine($"{shape.Name,-12} {dtype,-5} {prefill,14:F0} {decode,13:F1} {bytes,12} {gbs,7:F1} {gbs / bandwidth,8:P0}" +
-                            (peerRate is { } p ? $" {p,15:F1} {decode / p,6:F2}" : ""));
-                        rows.Add(new { shape = shape.Name, dtype, prefill_tok_s = Math.Round(prefill, 1), decode_tok_s = Math.Round(decode, 1), bytes_per_token = bytes,
-                            llama2c_decode_tok_s = peerRate is { } r ? Math.Round(r, 1) : (double?)null });
+                        for (int round = 0; round < r; round++)
+                        {
+                            bandwidth = Math.Max(bandwidth, triad.Measure(t));
+                            if (checkpoint is not null) peerRate = Math.Max(peerRate, RunLlama2c(peer!.FullName, checkpoint, t, n));
+                            foreach (var m in models) m.Round();
+                        }
+                        for (int i = 0; i < formats.Length; i++)
+                            results.Add((shape, formats[i], models[i].Prefill, models[i].Decode, models[i].Model.Weights.BytesPerToken, checkpoint is null ? null : peerRate));
+                    }
+                    finally
+                    {
+                        foreach (var m in models) m.Model.Dispose();
                     }
                 }
             }
@@ -73,11 +80,17 @@ public static class DecodeBench
             {
                 if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
             }
-            double after = MeasureTriad(t);
-            if (after > bandwidth)
+            output.WriteLine($"memory bandwidth (STREAM triad, {t} threads, best of {r * Shapes.Length}): {bandwidth:F1} GB/s; each figure the best of {r} interleaved rounds of {n} tokens");
+            output.WriteLine($"{"shape",-12} {"dtype",-5} {"prefill tok/s",14} {"decode tok/s",13} {"bytes/token",12} {"GB/s",7} {"of triad",9}{(peer is null ? "" : $" {"llama2.c tok/s",15} {"×",6}")}");
+            var rows = new List<object>();
+            foreach (var (shape, format, prefill, decode, bytes, peerRate) in results)
             {
-                output.WriteLine($"memory bandwidth measured again at the end: {after:F1} GB/s (the machine's load changed; ratios of triad above use the first)");
-                bandwidth = after;
+                double gbs = bytes * decode / 1e9;
+                string dtype = format == WeightFormat.F32 ? "f32" : "bf16";
+                output.WriteLine($"{shape.Name,-12} {dtype,-5} {prefill,14:F0} {decode,13:F1} {bytes,12} {gbs,7:F1} {gbs / bandwidth,8:P0}" +
+                    (peerRate is { } p ? $" {p,15:F1} {decode / p,6:F2}" : ""));
+                rows.Add(new { shape = shape.Name, dtype, prefill_tok_s = Math.Round(prefill, 1), decode_tok_s = Math.Round(decode, 1), bytes_per_token = bytes,
+                    llama2c_decode_tok_s = peerRate is { } q ? Math.Round(q, 1) : (double?)null });
             }
             if (parse.GetValue(json) is { } file)
             {
@@ -128,61 +141,73 @@ public static class DecodeBench
         File.WriteAllText(Path.Combine(folder, "config.json"), Config(s, format, steps).ToJson());
     }
 
-    static (double Prefill, double Decode, long BytesPerToken) Measure(string folder, WeightFormat format, int threads, int steps)
+    /// <summary>One loaded model and its best prefill and decode rates so far.</summary>
+    sealed class Contender
     {
-        using var model = DecodeModel.Load(folder, format, steps, threads);
-        var prompt = new int[steps];
-        var rng = new SplitMix64(3);
-        for (int i = 0; i < prompt.Length; i++) prompt[i] = rng.NextInt(model.Config.VocabSize);
+        readonly int[] prompt;
+        public DecodeModel Model { get; }
+        public double Prefill { get; private set; }
+        public double Decode { get; private set; }
 
-        double Prefill()
+        public Contender(DecodeModel model, int steps)
         {
-            model.Truncate(0);
-            var clock = Stopwatch.StartNew();
-            model.Prefill(prompt);
-            return steps / clock.Elapsed.TotalSeconds;
+            Model = model;
+            prompt = new int[steps];
+            var rng = new SplitMix64(3);
+            for (int i = 0; i < prompt.Length; i++) prompt[i] = rng.NextInt(model.Config.VocabSize);
+            TimePrefill();  // warm-up: JIT tiers and page faults of the mapped file
+            TimeDecode();
         }
-        double Decode()
+
+        public void Round()
         {
-            model.Truncate(0);
-            var clock = Stopwatch.StartNew();
-            int token = Generation.ArgMax(model.Step(1));
-            for (int pos = 1; pos < steps; pos++) token = Generation.ArgMax(model.Step(token));
-            return steps / clock.Elapsed.TotalSeconds;
+            Prefill = Math.Max(Prefill, TimePrefill());
+            Decode = Math.Max(Decode, TimeDecode());
         }
-        Decode();  // warm-up: JIT tiers and page faults of the mapped file
-        Prefill();
-        double prefill = Math.Max(Prefill(), Prefill()), decode = Math.Max(Decode(), Decode());
-        return (prefill, decode, model.Weights.BytesPerToken);
+
+        double TimePrefill()
+        {
+            Model.Truncate(0);
+            var clock = Stopwatch.StartNew();
+            Model.Prefill(prompt);
+            return prompt.Length / clock.Elapsed.TotalSeconds;
+        }
+
+        // From a one-token prompt through every position, greedily.
+        double TimeDecode()
+        {
+            Model.Truncate(0);
+            var clock = Stopwatch.StartNew();
+            int token = Generation.ArgMax(Model.Step(1));
+            for (int pos = 1; pos < prompt.Length; pos++) token = Generation.ArgMax(Model.Step(token));
+            return prompt.Length / clock.Elapsed.TotalSeconds;
+        }
     }
 
     /// <summary>STREAM triad a = b + s·c over arrays far larger than the caches; bytes counted as STREAM does (3 per element, no write-allocate).</summary>
-    static double MeasureTriad(int threads)
+    sealed class Triad
     {
-        const int n = 1 << 25;  // 128 MiB per array
-        var a = new float[n];
-        var b = Enumerable.Repeat(1f, n).ToArray();
-        var c = Enumerable.Repeat(2f, n).ToArray();
-        double best = 0;
-        for (int repeat = 0; repeat < 5; repeat++)
+        const int N = 1 << 25;  // 128 MiB per array
+        readonly float[] a = new float[N], b = Enumerable.Repeat(1f, N).ToArray(), c = Enumerable.Repeat(2f, N).ToArray();
+
+        public double Measure(int threads)
         {
             var clock = Stopwatch.StartNew();
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {
-                int start = (int)((long)n * t / threads), end = (int)((long)n * (t + 1) / threads);
+                int start = (int)((long)N * t / threads), end = (int)((long)N * (t + 1) / threads);
                 System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(c.AsSpan(start, end - start), 3f, b.AsSpan(start, end - start), a.AsSpan(start, end - start));
             });
-            best = Math.Max(best, 3.0 * n * sizeof(float) / clock.Elapsed.TotalSeconds / 1e9);
+            return 3.0 * N * sizeof(float) / clock.Elapsed.TotalSeconds / 1e9;
         }
-        return best;
     }
 
     /// <summary>
     /// Writes the shape with random weights as a llama2.c checkpoint (legacy format: 7-int header, then the
     /// float32 tensors in run.c's order; a positive vocab size means a shared classifier) and a tokenizer.bin
-    /// of placeholder pieces, runs `run model.bin -n 256 -t 0 -z tokenizer.bin` and returns its reported tok/s.
+    /// of placeholder pieces next to it; returns the checkpoint's path.
     /// </summary>
-    static double RunLlama2c(string binary, Shape s, string folder, int threads, int steps)
+    static string WriteLlama2c(Shape s, string folder, int steps)
     {
         Directory.CreateDirectory(folder);
         string model = Path.Combine(folder, "llama2c.bin"), tokenizer = Path.Combine(folder, "tokenizer.bin");
@@ -213,6 +238,13 @@ public static class DecodeBench
                 file.Write(piece);
             }
         }
+        return model;
+    }
+
+    /// <summary>Runs `run model.bin -n steps -t 0 -z tokenizer.bin` and returns the tok/s it reports.</summary>
+    static double RunLlama2c(string binary, string model, int threads, int steps)
+    {
+        string tokenizer = Path.Combine(Path.GetDirectoryName(model)!, "tokenizer.bin");
         var start = new ProcessStartInfo(binary, [model, "-n", steps.ToString(), "-t", "0", "-z", tokenizer])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
@@ -222,7 +254,6 @@ public static class DecodeBench
         process.StandardOutput.ReadToEnd();
         string err = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        File.Delete(model);
         var line = err.Split('\n').FirstOrDefault(l => l.StartsWith("achieved tok/s:", StringComparison.Ordinal))
             ?? throw new CliError($"--llama2c {binary}: no 'achieved tok/s' line (exit {process.ExitCode}): {err.Trim()}");
         return double.Parse(line["achieved tok/s:".Length..], System.Globalization.CultureInfo.InvariantCulture);
