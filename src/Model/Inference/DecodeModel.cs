@@ -223,7 +223,7 @@ public sealed unsafe class DecodeModel : IDisposable
             Gemm.Multiply(input.AsSpan(0, t * cols), new ReadOnlySpan<float>(weight.Data, rows * cols), y.AsSpan(0, t * rows), t, rows, cols, false, true, false);
             return;
         }
-        int block = Math.Min(rows, Math.Max(16, (1 << 18) / cols / 16 * 16));  // ~1 MB of widened weights per block
+        int block = Math.Min(rows, Math.Max(16, (1 << 21) / cols / 16 * 16));  // ~8 MB of widened weights per block: wide enough for the GEMM to run at speed
         var wide = new float[block * cols];
         var part = new float[t * block];
         for (int r0 = 0; r0 < rows; r0 += block)
