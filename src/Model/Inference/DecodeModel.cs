@@ -153,6 +153,7 @@ public sealed unsafe class DecodeModel : IDisposable
         var U = new float[n * f];
         var S = new float[n * f];
         var lse = new float[heads * n];
+        float[]? wide = null, part = null;  // bf16 widening scratch, grown once
         for (int i = 0; i < n; i++) w.Embedding.ReadRow(tokens[i], X.AsSpan(i * c, c));
         var shape = new AttentionShape(1, n, past + n, heads, kvHeads, headDim, past);
         var mask = new AttentionMask(window);
@@ -160,9 +161,9 @@ public sealed unsafe class DecodeModel : IDisposable
         {
             var layer = w.Layers[l];
             RmsNorm.Forward(X, layer.InputNorm, XN, rstd, n, c, eps);
-            Project(XN, n, layer.Q, Q);
-            Project(XN, n, layer.K, K);
-            Project(XN, n, layer.V, V);
+            Project(XN, n, layer.Q, Q, ref wide, ref part);
+            Project(XN, n, layer.K, K, ref wide, ref part);
+            Project(XN, n, layer.V, V, ref wide, ref part);
             fixed (float* pq = Q, pk = K)
                 for (int i = 0; i < n; i++)
                 {
@@ -173,13 +174,13 @@ public sealed unsafe class DecodeModel : IDisposable
             V.CopyTo(values.AsSpan(CacheRow(l, past), n * kvWidth));
             FlashAttention.Forward(Q, keys.AsSpan(CacheRow(l, 0), (past + n) * kvWidth), values.AsSpan(CacheRow(l, 0), (past + n) * kvWidth),
                 A, lse, shape, mask);
-            Project(A, n, layer.O, Y);
+            Project(A, n, layer.O, Y, ref wide, ref part);
             TensorPrimitives.Add(X, Y, X);
             RmsNorm.Forward(X, layer.PostNorm, XN, rstd, n, c, eps);
-            Project(XN, n, layer.Gate, G);
-            Project(XN, n, layer.Up, U);
+            Project(XN, n, layer.Gate, G, ref wide, ref part);
+            Project(XN, n, layer.Up, U, ref wide, ref part);
             SwiGlu.Forward(G, U, S);
-            Project(S, n, layer.Down, Y);
+            Project(S, n, layer.Down, Y, ref wide, ref part);
             TensorPrimitives.Add(X, Y, X);
         }
         X.AsSpan((n - 1) * c, c).CopyTo(x);
@@ -214,8 +215,9 @@ public sealed unsafe class DecodeModel : IDisposable
         TensorPrimitives.Multiply(y, weight, y);
     }
 
-    // input: [T, cols] -> y: [T, rows] = input @ Wᵀ. bf16 weights are widened a block of rows at a time.
-    static void Project(float[] input, int t, WeightMatrix weight, float[] y)
+    // input: [T, cols] -> y: [T, rows] = input @ Wᵀ. bf16 weights are widened a block of rows at a time into
+    // scratch (reused across a prefill, so no large array is allocated and zeroed per projection).
+    static void Project(float[] input, int t, WeightMatrix weight, float[] y, ref float[]? wide, ref float[]? part)
     {
         int rows = weight.Rows, cols = weight.Cols;
         if (weight.Format == WeightFormat.F32)
@@ -224,14 +226,15 @@ public sealed unsafe class DecodeModel : IDisposable
             return;
         }
         int block = Math.Min(rows, Math.Max(16, (1 << 21) / cols / 16 * 16));  // ~8 MB of widened weights per block: wide enough for the GEMM to run at speed
-        var wide = new float[block * cols];
-        var part = new float[t * block];
+        if (wide is null || wide.Length < block * cols) wide = GC.AllocateUninitializedArray<float>(block * cols);
+        if (part is null || part.Length < t * block) part = GC.AllocateUninitializedArray<float>(t * block);
+        var (w, p) = (wide, part);
         for (int r0 = 0; r0 < rows; r0 += block)
         {
             int nr = Math.Min(block, rows - r0);
-            for (int r = 0; r < nr; r++) weight.ReadRow(r0 + r, wide.AsSpan(r * cols, cols));
-            Gemm.Multiply(input.AsSpan(0, t * cols), wide.AsSpan(0, nr * cols), part.AsSpan(0, t * nr), t, nr, cols, false, true, false);
-            for (int i = 0; i < t; i++) part.AsSpan(i * nr, nr).CopyTo(y.AsSpan(i * rows + r0, nr));
+            Parallel.For(0, nr, r => weight.ReadRow(r0 + r, w.AsSpan(r * cols, cols)));
+            Gemm.Multiply(input.AsSpan(0, t * cols), w.AsSpan(0, nr * cols), p.AsSpan(0, t * nr), t, nr, cols, false, true, false);
+            for (int i = 0; i < t; i++) p.AsSpan(i * nr, nr).CopyTo(y.AsSpan(i * rows + r0, nr));
         }
     }
 
