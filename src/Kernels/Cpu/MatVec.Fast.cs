@@ -148,8 +148,6 @@ public sealed unsafe class FusedMatVec : ITeamJob
         anyBf16 = weights.Any(w => w.Format == WeightFormat.Bf16);
     }
 
-    public long Bytes => weights.Sum(w => w.Bytes);
-
     public void Run(ThreadTeam team)
     {
         if (anyBf16) MatVec.PairUp(x, pairs, weights[0].Cols);

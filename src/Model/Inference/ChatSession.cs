@@ -16,7 +16,6 @@ public sealed class ChatSession(DecodeSession session, ITokenizer tokenizer, Cha
     readonly List<Turn> turns = [];
 
     public DecodeSession Session => session;
-    public int Turns => turns.Count;
 
     /// <summary>Forgets the conversation (the system message stays).</summary>
     public void Reset() => turns.Clear();
