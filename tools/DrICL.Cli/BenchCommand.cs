@@ -12,6 +12,7 @@ public static class BenchCommand
         bench.Subcommands.Add(CudaBench.Create());
         bench.Subcommands.Add(TokenizerBench.CreateCommand());
         bench.Subcommands.Add(ProfilerBench.Create());
+        bench.Subcommands.Add(DecodeBench.Create());
         return bench;
     }
 }

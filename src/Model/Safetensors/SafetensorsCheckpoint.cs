@@ -97,6 +97,8 @@ public sealed class SafetensorsCheckpoint : IDisposable
     public float[] ReadFloats(string name) => FileOf(name).ReadFloats(name);
     public void ReadFloats(string name, Span<float> destination) => FileOf(name).ReadFloats(name, destination);
     public int[] ReadInts(string name) => FileOf(name).ReadInts(name);
+    /// <summary>The raw bytes of a tensor in its mapped shard, valid until Dispose.</summary>
+    public unsafe byte* Address(string name) => FileOf(name).Address(name);
 
     SafetensorsFile FileOf(string name) =>
         fileOf.TryGetValue(name, out var file) ? file : throw new SafetensorsException(Folder, $"no tensor named '{name}'");

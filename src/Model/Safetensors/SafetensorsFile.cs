@@ -97,6 +97,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// The raw bytes of a tensor in the mapped file, valid until Dispose: lets inference keep bf16 weights
+    /// where they are instead of copying them.
+    /// </summary>
+    public byte* Address(string name) => Pointer(Info(name));
+
     /// <summary>An integer tensor (I32, or I64 whose values all fit in 32 bits).</summary>
     public int[] ReadInts(string name)
     {

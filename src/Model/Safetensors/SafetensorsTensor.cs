@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using DrICL.Kernels;
+using DrICL.Kernels.Cpu;
 
 namespace DrICL.Model.Safetensors;
 
@@ -37,7 +38,7 @@ public sealed class SafetensorsTensor
         Action<ReadOnlySpan<float>, Span<byte>> encode = dtype switch
         {
             DType.F32 => (src, dst) => { for (int i = 0; i < src.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(dst[(4 * i)..], src[i]); },
-            DType.BF16 => (src, dst) => { for (int i = 0; i < src.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(dst[(2 * i)..], ToBFloat16(src[i])); },
+            DType.BF16 => (src, dst) => { for (int i = 0; i < src.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(dst[(2 * i)..], Bf16.FromFloat(src[i])); },
             DType.F16 => (src, dst) => { for (int i = 0; i < src.Length; i++) BinaryPrimitives.WriteHalfLittleEndian(dst[(2 * i)..], (Half)src[i]); },
             _ => throw new ArgumentException($"tensor '{name}': float values cannot be stored as {dtype}"),
         };
@@ -68,12 +69,5 @@ public sealed class SafetensorsTensor
             encode(chunk, bytes);
             stream.Write(bytes);
         }
-    }
-
-    static ushort ToBFloat16(float value)
-    {
-        uint bits = BitConverter.SingleToUInt32Bits(value);
-        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x40); // keep NaN a (quiet) NaN
-        return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
     }
 }

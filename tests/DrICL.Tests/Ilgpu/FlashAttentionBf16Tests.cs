@@ -7,6 +7,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using NUnit.Framework;
+using Bf16 = DrICL.Kernels.Ilgpu.Bf16;
 using static DrICL.Tests.Ilgpu.GpuAttentionMasks;
 
 namespace DrICL.Tests.Ilgpu;

@@ -1,0 +1,173 @@
+// Matrix-vector products for batch-1 decoding, fast path. Decoding one token reads every weight once, so
+// the kernels are built around the load stream: four rows at a time share each load of x (which stays in
+// L1), with independent accumulators per row so the FMA latency hides behind the loads.
+//
+// bfloat16 rows are read without a separate widening pass: 32 bf16 values are loaded as 16 uint32 lanes;
+// the even elements are the low halves (lane << 16 is their float32) and the odd ones the high halves
+// (lane & 0xFFFF0000). x is rearranged once per product so that each 32-wide block holds its 16 even then
+// its 16 odd elements, and each half multiplies the matching weights. This is what AVX512-BF16's
+// vdpbf16ps does in one instruction; .NET 10 exposes no intrinsic for it, and on a memory-bound kernel
+// the shift and mask are free. The product of a bf16 weight and a float32 x is exact in float32 up to
+// x's own rounding, so results differ from the float32 kernel only by the summation order.
+//
+// FusedMatVec computes several products that share one input (q, k, v; gate, up) as one parallel step:
+// their rows are concatenated and cut into chunks of whole quads of rows, which the team's members claim.
+
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace DrICL.Kernels.Cpu;
+
+public static unsafe partial class MatVec
+{
+    /// <summary>Rearranges x for the bf16 kernel: each full 32-wide block becomes its 16 even then 16 odd elements; the tail is copied.</summary>
+    public static void PairUp(float* x, float* pairs, int cols)
+    {
+        int full = cols / 32 * 32;
+        for (int p = 0; p < full; p += 32)
+            for (int i = 0; i < 16; i++)
+            {
+                pairs[p + i] = x[p + 2 * i];
+                pairs[p + 16 + i] = x[p + 2 * i + 1];
+            }
+        for (int p = full; p < cols; p++) pairs[p] = x[p];
+    }
+
+    /// <summary>y[r] = W[r,:] · x for rows [r0, r1). pairs is x after PairUp (read only for bf16 weights).</summary>
+    public static void Rows(WeightMatrix w, float* x, float* pairs, float* y, int r0, int r1)
+    {
+        int r = r0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            if (w.Format == WeightFormat.F32)
+                for (; r + 4 <= r1; r += 4) F32Rows4(w, r, x, y + r);
+            else
+                for (; r + 4 <= r1; r += 4) Bf16Rows4(w, r, pairs, y + r);
+        }
+        for (; r < r1; r++) y[r] = ScalarRow(w, r, x);
+    }
+
+    static float ScalarRow(WeightMatrix w, int r, float* x)
+    {
+        float sum = 0;
+        if (w.Format == WeightFormat.F32)
+        {
+            float* row = w.F32Row(r);
+            for (int c = 0; c < w.Cols; c++) sum += row[c] * x[c];
+        }
+        else
+        {
+            ushort* row = w.Bf16Row(r);
+            for (int c = 0; c < w.Cols; c++) sum += Bf16.ToFloat(row[c]) * x[c];
+        }
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void F32Rows4(WeightMatrix w, int r, float* x, float* y)
+    {
+        int n = w.Cols, p = 0;
+        float* w0 = w.F32Row(r), w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; p + 16 <= n; p += 16)
+        {
+            var xv = Vector512.Load(x + p);
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(w0 + p), xv, a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(w1 + p), xv, a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.Load(w2 + p), xv, a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.Load(w3 + p), xv, a3);
+        }
+        float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1), s2 = Vector512.Sum(a2), s3 = Vector512.Sum(a3);
+        for (; p < n; p++)
+        {
+            s0 += w0[p] * x[p]; s1 += w1[p] * x[p]; s2 += w2[p] * x[p]; s3 += w3[p] * x[p];
+        }
+        y[0] = s0; y[1] = s1; y[2] = s2; y[3] = s3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Bf16Rows4(WeightMatrix w, int r, float* pairs, float* y)
+    {
+        int n = w.Cols, p = 0;
+        ushort* w0 = w.Bf16Row(r), w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+        var high = Vector512.Create(0xFFFF0000u);
+        Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
+        Vector512<float> o0 = default, o1 = default, o2 = default, o3 = default;
+        for (; p + 32 <= n; p += 32)
+        {
+            var xe = Vector512.Load(pairs + p);
+            var xo = Vector512.Load(pairs + p + 16);
+            var u0 = Vector512.Load((uint*)(w0 + p));
+            var u1 = Vector512.Load((uint*)(w1 + p));
+            var u2 = Vector512.Load((uint*)(w2 + p));
+            var u3 = Vector512.Load((uint*)(w3 + p));
+            e0 = Vector512.FusedMultiplyAdd((u0 << 16).AsSingle(), xe, e0);
+            o0 = Vector512.FusedMultiplyAdd((u0 & high).AsSingle(), xo, o0);
+            e1 = Vector512.FusedMultiplyAdd((u1 << 16).AsSingle(), xe, e1);
+            o1 = Vector512.FusedMultiplyAdd((u1 & high).AsSingle(), xo, o1);
+            e2 = Vector512.FusedMultiplyAdd((u2 << 16).AsSingle(), xe, e2);
+            o2 = Vector512.FusedMultiplyAdd((u2 & high).AsSingle(), xo, o2);
+            e3 = Vector512.FusedMultiplyAdd((u3 << 16).AsSingle(), xe, e3);
+            o3 = Vector512.FusedMultiplyAdd((u3 & high).AsSingle(), xo, o3);
+        }
+        float s0 = Vector512.Sum(e0 + o0), s1 = Vector512.Sum(e1 + o1), s2 = Vector512.Sum(e2 + o2), s3 = Vector512.Sum(e3 + o3);
+        for (; p < n; p++)  // the tail of pairs is x itself
+        {
+            float xp = pairs[p];
+            s0 += Bf16.ToFloat(w0[p]) * xp; s1 += Bf16.ToFloat(w1[p]) * xp;
+            s2 += Bf16.ToFloat(w2[p]) * xp; s3 += Bf16.ToFloat(w3[p]) * xp;
+        }
+        y[0] = s0; y[1] = s1; y[2] = s2; y[3] = s3;
+    }
+}
+
+/// <summary>
+/// y_i = W_i x for matrices that share their input (and column count), as one parallel step: the rows of
+/// all W_i are cut into chunks for the team. Built once with fixed buffers; Run allocates nothing.
+/// </summary>
+public sealed unsafe class FusedMatVec : ITeamJob
+{
+    readonly WeightMatrix[] weights;
+    readonly nint[] outputs;
+    readonly float* x, pairs;
+    readonly int totalRows;
+    readonly bool anyBf16;
+
+    /// <param name="outputs">y_i, each holding weights[i].Rows floats.</param>
+    /// <param name="x">the shared input, Cols floats.</param>
+    /// <param name="pairs">scratch of Cols floats for the bf16 layout of x.</param>
+    public FusedMatVec(WeightMatrix[] weights, nint[] outputs, float* x, float* pairs)
+    {
+        if (weights.Length == 0 || weights.Length != outputs.Length) throw new ArgumentException($"{weights.Length} weights for {outputs.Length} outputs");
+        if (weights.Any(w => w.Cols != weights[0].Cols)) throw new ArgumentException("fused matrices must share their column count");
+        this.weights = weights;
+        this.outputs = outputs;
+        this.x = x;
+        this.pairs = pairs;
+        totalRows = weights.Sum(w => w.Rows);
+        anyBf16 = weights.Any(w => w.Format == WeightFormat.Bf16);
+    }
+
+    public void Run(ThreadTeam team)
+    {
+        if (anyBf16) MatVec.PairUp(x, pairs, weights[0].Cols);
+        int quads = (totalRows + 3) / 4;
+        team.Run(this, team.Size == 1 ? 1 : Math.Clamp(quads / MinQuadsPerChunk, 1, MaxChunks));
+    }
+
+    const int MinQuadsPerChunk = 16, MaxChunks = 32;  // chunks of 64+ rows: enough to balance, few enough to claim cheaply
+
+    public void Execute(int chunk, int chunks)
+    {
+        int quads = (totalRows + 3) / 4;
+        int start = (int)((long)quads * chunk / chunks) * 4, end = Math.Min(totalRows, (int)((long)quads * (chunk + 1) / chunks) * 4);
+        int offset = 0;
+        for (int i = 0; i < weights.Length && start < end; i++)
+        {
+            int rows = weights[i].Rows;
+            int r0 = Math.Max(start - offset, 0), r1 = Math.Min(end - offset, rows);
+            if (r0 < r1) MatVec.Rows(weights[i], x, pairs, (float*)outputs[i], r0, r1);
+            offset += rows;
+        }
+    }
+}

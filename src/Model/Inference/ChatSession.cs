@@ -1,0 +1,78 @@
+using DrICL.Model.Tokenization;
+using Microsoft.ML.Tokenizers;
+
+namespace DrICL.Model.Inference;
+
+/// <summary>
+/// A conversation with a model under its chat template, kept as token ids: each user turn is the template's
+/// text for that turn (rendered after the history), encoded; each assistant turn is exactly the ids the model
+/// produced, closed with EOS when it stopped for another reason. The DecodeSession keeps the KV cache of the
+/// whole history, so a turn prefills only its own tokens. When the history no longer fits the context the
+/// oldest turns are dropped (then the cache is rebuilt once, since every position moves).
+/// </summary>
+public sealed class ChatSession(DecodeSession session, Tokenizer tokenizer, ChatTemplate template, string? system)
+{
+    sealed record Turn(string User, string Assistant, int[] AssistantIds);
+
+    readonly List<Turn> turns = [];
+
+    public DecodeSession Session => session;
+
+    /// <summary>Forgets the conversation (the system message stays).</summary>
+    public void Reset() => turns.Clear();
+
+    /// <summary>
+    /// Sends a user message and yields the reply's ids as they are sampled (at most maxNewTokens, ending
+    /// at EOS). notice receives a line for each dropped turn. Throws ArgumentException when the message
+    /// alone does not fit the context.
+    /// </summary>
+    public IEnumerable<int> Send(string user, int maxNewTokens, Sampler sampler, Action<string> notice)
+    {
+        int context = session.Model.Context;
+        int[] ids = Encode(user);
+        while (ids.Length + maxNewTokens > context && turns.Count > 0)
+        {
+            turns.RemoveAt(0);
+            notice($"the conversation no longer fits the context of {context} tokens: dropped the oldest turn ({turns.Count} left)");
+            ids = Encode(user);
+        }
+        if (ids.Length >= context) throw new ArgumentException($"the message is {ids.Length} tokens with the template, more than the context of {context} leaves room for");
+        var reply = new List<int>();
+        foreach (int id in session.Generate(ids, Math.Min(maxNewTokens, context - ids.Length), sampler, tokenizer.EosId, cacheLast: true))
+        {
+            reply.Add(id);
+            yield return id;
+        }
+        string text = tokenizer.Decode(reply.ToArray(), skipSpecialTokens: true);
+        if (reply.Count == 0 || reply[^1] != tokenizer.EosId)
+        {
+            reply.Add(tokenizer.EosId);
+            if (session.Cached.Count < context) session.Append(tokenizer.EosId);
+        }
+        turns.Add(new Turn(user, text, reply.ToArray()));
+    }
+
+    // The ids of the history followed by a new user message, as the template renders them.
+    int[] Encode(string user)
+    {
+        var messages = new List<ChatMessage>();
+        if (system is not null) messages.Add(new ChatMessage("system", system));
+        var ids = new List<int>();
+        int rendered = 0;
+        void AddUser(string text)
+        {
+            messages.Add(new ChatMessage("user", text));
+            string full = template.Render(messages, addGenerationPrompt: true).Text;
+            ids.AddRange(tokenizer.Encode(full[rendered..]).Ids);
+        }
+        foreach (var turn in turns)
+        {
+            AddUser(turn.User);
+            messages.Add(new ChatMessage("assistant", turn.Assistant));
+            ids.AddRange(turn.AssistantIds);
+            rendered = template.Render(messages).Text.Length;
+        }
+        AddUser(user);
+        return ids.ToArray();
+    }
+}

@@ -1,0 +1,273 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using DrICL.Kernels;
+using DrICL.Kernels.Cpu;
+
+namespace DrICL.Model.Inference;
+
+/// <summary>
+/// A Llama/Mistral decoder for one sequence, built for inference only (compare Transformer, which trains).
+/// Every buffer of a decode step, the KV cache included, is allocated once here, so Step allocates nothing:
+///
+///   x = embed[token]
+///   per layer:  q,k,v = Wq|Wk|Wv · rmsnorm(x)           one fused matvec (rows split across the team)
+///               rope(q, k); cache[pos] = k, v
+///               x += Wo · attention(q, cache[..pos])     heads split across the team
+///               g,u = Wg|Wu · rmsnorm(x)                  one fused matvec
+///               x += Wd · (silu(g) * u)
+///   logits = lm_head · rmsnorm(x)
+///
+/// Prefill runs a whole prompt through the same layers as [T, C] matrices on the GEMM and flash-attention
+/// kernels (reading each weight once for T tokens instead of T times), then produces the last position's logits.
+/// </summary>
+public sealed unsafe class DecodeModel : IDisposable
+{
+    readonly InferenceWeights w;
+    readonly ThreadTeam team;
+    readonly RotaryTable rope;
+    readonly int c, f, heads, kvHeads, headDim, kvWidth, window;
+    readonly float eps;
+    readonly float[] x, xb, q, k, v, att, xb2, gate, up, act, logits, pairs, scores, keys, values;  // all pinned
+    readonly FusedMatVec[] qkv, output, gateUp, down;
+    readonly FusedMatVec lmHead;
+    readonly AttentionStep attention;
+
+    const int AttentionFloatsToSplit = 1 << 14;  // cached keys per layer below which one thread does all heads
+
+    public ModelConfig Config => w.Config;
+    public InferenceWeights Weights => w;
+    /// <summary>Positions the KV cache holds.</summary>
+    public int Context { get; }
+    /// <summary>Positions filled so far: the next token goes to position Length.</summary>
+    public int Length { get; private set; }
+
+    /// <param name="inverseFrequencies">RoPE's D/2 inverse frequencies (ModelConfig.Rope: plain rope_theta or Llama 3 scaled).</param>
+    public DecodeModel(InferenceWeights weights, int context, float[] inverseFrequencies, int threads)
+    {
+        w = weights;
+        var cfg = weights.Config;
+        if (context <= 0) throw new ArgumentOutOfRangeException(nameof(context), $"context {context} is not positive");
+        Context = context;
+        c = cfg.HiddenSize; f = cfg.IntermediateSize; heads = cfg.Heads; kvHeads = cfg.KvHeads; headDim = cfg.HeadDim;
+        kvWidth = kvHeads * headDim;
+        window = cfg.SlidingWindow ?? 0;
+        eps = cfg.RmsNormEps;
+        team = new ThreadTeam(threads);
+        rope = new RotaryTable(inverseFrequencies, context);
+
+        static float[] Pinned(long n) => GC.AllocateArray<float>(checked((int)n), pinned: true);
+        x = Pinned(c); xb = Pinned(c); xb2 = Pinned(c);
+        q = Pinned(heads * headDim); att = Pinned(heads * headDim); k = Pinned(kvWidth); v = Pinned(kvWidth);
+        gate = Pinned(f); up = Pinned(f); act = Pinned(f);
+        logits = Pinned(cfg.VocabSize);
+        pairs = Pinned(Math.Max(Math.Max(c, f), heads * headDim));
+        scores = Pinned((long)heads * context);
+        keys = Pinned((long)cfg.Layers * context * kvWidth);
+        values = Pinned((long)cfg.Layers * context * kvWidth);
+
+        qkv = new FusedMatVec[cfg.Layers]; output = new FusedMatVec[cfg.Layers];
+        gateUp = new FusedMatVec[cfg.Layers]; down = new FusedMatVec[cfg.Layers];
+        for (int l = 0; l < cfg.Layers; l++)
+        {
+            var layer = weights.Layers[l];
+            qkv[l] = new FusedMatVec([layer.Q, layer.K, layer.V], [Addr(q), Addr(k), Addr(v)], Ptr(xb), Ptr(pairs));
+            output[l] = new FusedMatVec([layer.O], [Addr(xb2)], Ptr(att), Ptr(pairs));
+            gateUp[l] = new FusedMatVec([layer.Gate, layer.Up], [Addr(gate), Addr(up)], Ptr(xb), Ptr(pairs));
+            down[l] = new FusedMatVec([layer.Down], [Addr(xb2)], Ptr(act), Ptr(pairs));
+        }
+        lmHead = new FusedMatVec([weights.LmHead], [Addr(logits)], Ptr(xb), Ptr(pairs));
+        attention = new AttentionStep(this);
+    }
+
+    /// <summary>Loads a model folder for decoding (RoPE as its config.json says, Llama 3 scaling included); the model owns (and disposes) the weights.</summary>
+    public static DecodeModel Load(string folder, WeightFormat format, int context, int threads)
+    {
+        var weights = new InferenceWeights(folder, format);
+        return new DecodeModel(weights, context, weights.Config.Rope.Inverse, threads);
+    }
+
+    static float* Ptr(float[] pinned) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+    static nint Addr(float[] pinned) => (nint)Ptr(pinned);
+
+    /// <summary>The logits of the last position run (valid until the next Step or Prefill).</summary>
+    public ReadOnlySpan<float> Logits => logits;
+
+    /// <summary>Forgets every position from length on (0 empties the cache).</summary>
+    public void Truncate(int length)
+    {
+        if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"cannot truncate {Length} positions to {length}");
+        Length = length;
+    }
+
+    /// <summary>Runs one token at position Length and returns the logits of the next.</summary>
+    public ReadOnlySpan<float> Step(int token)
+    {
+        CheckRoom(1);
+        CheckToken(token);
+        int pos = Length;
+        w.Embedding.ReadRow(token, x);
+        for (int l = 0; l < w.Layers.Length; l++)
+        {
+            var layer = w.Layers[l];
+            Norm(x, layer.InputNorm, xb);
+            qkv[l].Run(team);
+            rope.Rotate(Ptr(q), heads, pos);
+            rope.Rotate(Ptr(k), kvHeads, pos);
+            k.CopyTo(keys.AsSpan(CacheRow(l, pos), kvWidth));
+            v.CopyTo(values.AsSpan(CacheRow(l, pos), kvWidth));
+            attention.Layer = l;
+            attention.Position = pos;
+            team.Run(attention, (pos + 1) * kvWidth >= AttentionFloatsToSplit ? heads : 1);
+            output[l].Run(team);
+            TensorPrimitives.Add(x, xb2, x);
+            Norm(x, layer.PostNorm, xb);
+            gateUp[l].Run(team);
+            TensorPrimitives.Sigmoid(gate, act);
+            TensorPrimitives.Multiply(gate, act, act);
+            TensorPrimitives.Multiply(act, up, act);
+            down[l].Run(team);
+            TensorPrimitives.Add(x, xb2, x);
+        }
+        Length++;
+        return Finish();
+    }
+
+    /// <summary>Runs the tokens at positions Length.. as one batch and returns the logits after the last.</summary>
+    public ReadOnlySpan<float> Prefill(ReadOnlySpan<int> tokens)
+    {
+        if (tokens.Length == 0) throw new ArgumentException("nothing to prefill");
+        if (tokens.Length == 1) return Step(tokens[0]);
+        CheckRoom(tokens.Length);
+        foreach (int t in tokens) CheckToken(t);
+        int n = tokens.Length, past = Length, qWidth = heads * headDim;
+        var X = new float[n * c];
+        var XN = new float[n * c];
+        var rstd = new float[n];
+        var Q = new float[n * qWidth];
+        var K = new float[n * kvWidth];
+        var V = new float[n * kvWidth];
+        var A = new float[n * qWidth];
+        var Y = new float[n * c];
+        var G = new float[n * f];
+        var U = new float[n * f];
+        var S = new float[n * f];
+        var lse = new float[heads * n];
+        float[]? wide = null, part = null;  // bf16 widening scratch, grown once
+        for (int i = 0; i < n; i++) w.Embedding.ReadRow(tokens[i], X.AsSpan(i * c, c));
+        var shape = new AttentionShape(1, n, past + n, heads, kvHeads, headDim, past);
+        var mask = new AttentionMask(window);
+        for (int l = 0; l < w.Layers.Length; l++)
+        {
+            var layer = w.Layers[l];
+            RmsNorm.Forward(X, layer.InputNorm, XN, rstd, n, c, eps);
+            Project(XN, n, layer.Q, Q, ref wide, ref part);
+            Project(XN, n, layer.K, K, ref wide, ref part);
+            Project(XN, n, layer.V, V, ref wide, ref part);
+            fixed (float* pq = Q, pk = K)
+                for (int i = 0; i < n; i++)
+                {
+                    rope.Rotate(pq + (nint)i * qWidth, heads, past + i);
+                    rope.Rotate(pk + (nint)i * kvWidth, kvHeads, past + i);
+                }
+            K.CopyTo(keys.AsSpan(CacheRow(l, past), n * kvWidth));
+            V.CopyTo(values.AsSpan(CacheRow(l, past), n * kvWidth));
+            FlashAttention.Forward(Q, keys.AsSpan(CacheRow(l, 0), (past + n) * kvWidth), values.AsSpan(CacheRow(l, 0), (past + n) * kvWidth),
+                A, lse, shape, mask);
+            Project(A, n, layer.O, Y, ref wide, ref part);
+            TensorPrimitives.Add(X, Y, X);
+            RmsNorm.Forward(X, layer.PostNorm, XN, rstd, n, c, eps);
+            Project(XN, n, layer.Gate, G, ref wide, ref part);
+            Project(XN, n, layer.Up, U, ref wide, ref part);
+            SwiGlu.Forward(G, U, S);
+            Project(S, n, layer.Down, Y, ref wide, ref part);
+            TensorPrimitives.Add(X, Y, X);
+        }
+        X.AsSpan((n - 1) * c, c).CopyTo(x);
+        Length += n;
+        return Finish();
+    }
+
+    ReadOnlySpan<float> Finish()
+    {
+        Norm(x, w.Norm, xb);
+        lmHead.Run(team);
+        return logits;
+    }
+
+    int CacheRow(int layer, int pos) => (layer * Context + pos) * kvWidth;
+
+    void CheckRoom(int n)
+    {
+        if (Length + n > Context) throw new InvalidOperationException($"{Length} + {n} positions do not fit the context of {Context}");
+    }
+
+    void CheckToken(int token)
+    {
+        if ((uint)token >= (uint)Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(token), $"token id {token} is outside the vocabulary of {Config.VocabSize}");
+    }
+
+    // The same float32 steps as RmsNorm.Forward, for one row.
+    void Norm(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Span<float> y)
+    {
+        float s = (float)(1.0 / Math.Sqrt((double)TensorPrimitives.SumOfSquares(input) / c + eps));
+        TensorPrimitives.Multiply(input, s, y);
+        TensorPrimitives.Multiply(y, weight, y);
+    }
+
+    // input: [T, cols] -> y: [T, rows] = input @ Wᵀ. bf16 weights are widened a block of rows at a time into
+    // scratch (reused across a prefill, so no large array is allocated and zeroed per projection).
+    static void Project(float[] input, int t, WeightMatrix weight, float[] y, ref float[]? wide, ref float[]? part)
+    {
+        int rows = weight.Rows, cols = weight.Cols;
+        if (weight.Format == WeightFormat.F32)
+        {
+            Gemm.Multiply(input.AsSpan(0, t * cols), new ReadOnlySpan<float>(weight.Data, rows * cols), y.AsSpan(0, t * rows), t, rows, cols, false, true, false);
+            return;
+        }
+        int block = Math.Min(rows, Math.Max(16, (1 << 21) / cols / 16 * 16));  // ~8 MB of widened weights per block: wide enough for the GEMM to run at speed
+        if (wide is null || wide.Length < block * cols) wide = GC.AllocateUninitializedArray<float>(block * cols);
+        if (part is null || part.Length < t * block) part = GC.AllocateUninitializedArray<float>(t * block);
+        var (w, p) = (wide, part);
+        for (int r0 = 0; r0 < rows; r0 += block)
+        {
+            int nr = Math.Min(block, rows - r0);
+            Parallel.For(0, nr, r => weight.ReadRow(r0 + r, w.AsSpan(r * cols, cols)));
+            Gemm.Multiply(input.AsSpan(0, t * cols), w.AsSpan(0, nr * cols), p.AsSpan(0, t * nr), t, nr, cols, false, true, false);
+            for (int i = 0; i < t; i++) p.AsSpan(i * nr, nr).CopyTo(y.AsSpan(i * rows + r0, nr));
+        }
+    }
+
+    /// <summary>Attention of the current query over the cached positions; each chunk is a range of heads.</summary>
+    sealed class AttentionStep(DecodeModel m) : ITeamJob
+    {
+        public int Layer, Position;
+
+        public void Execute(int chunk, int chunks)
+        {
+            int h0 = m.heads * chunk / chunks, h1 = m.heads * (chunk + 1) / chunks;
+            int first = m.window > 0 ? Math.Max(0, Position - m.window + 1) : 0, count = Position - first + 1;
+            int group = m.heads / m.kvHeads, d = m.headDim;
+            float scale = 1f / MathF.Sqrt(d);
+            for (int h = h0; h < h1; h++)
+            {
+                var qh = new ReadOnlySpan<float>(m.q, h * d, d);
+                var s = m.scores.AsSpan(h * m.Context, count);
+                int offset = (h / group) * d;
+                for (int j = 0; j < count; j++)
+                    s[j] = TensorPrimitives.Dot(qh, m.keys.AsSpan(m.CacheRow(Layer, first + j) + offset, d)) * scale;
+                TensorPrimitives.SoftMax(s, s);
+                var o = m.att.AsSpan(h * d, d);
+                o.Clear();
+                for (int j = 0; j < count; j++)
+                    TensorPrimitives.MultiplyAdd(m.values.AsSpan(m.CacheRow(Layer, first + j) + offset, d), s[j], o, o);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        team.Dispose();
+        w.Dispose();
+    }
+}

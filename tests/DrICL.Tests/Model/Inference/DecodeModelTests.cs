@@ -1,0 +1,71 @@
+using DrICL.Kernels.Cpu;
+using DrICL.Model;
+using DrICL.Model.Autograd;
+using DrICL.Model.Inference;
+using NUnit.Framework;
+
+namespace DrICL.Tests.Model.Inference;
+
+public class DecodeModelTests
+{
+    public static readonly string[] Models = ["tiny-llama-f32", "tiny-mistral-gqa-bf16"];
+
+    static string Folder(string name) => Fixtures.File("models", name);
+
+    // Logits of every position of ids, recomputed by the training Transformer: [T, V].
+    static float[] TransformerLogits(string name, int[] ids)
+    {
+        var model = ModelLoader.LoadFolder(Folder(name), CpuDevice.Instance);
+        return model.Forward(Tape.NoGrad(model.Device), ids, Enumerable.Range(0, ids.Length).ToArray(), 1, ids.Length).Value.ToArray();
+    }
+
+    [TestCaseSource(nameof(Models))]
+    public void PrefillAndStepsGiveTheTransformersLogits(string name)
+    {
+        int[] ids = [1, 17, 42, 5, 63, 8, 29, 3, 11, 40, 2, 9, 33, 12, 7, 50];  // past the Mistral window of 12
+        var expected = TransformerLogits(name, ids);
+        using var model = DecodeModel.Load(Folder(name), WeightFormat.F32, 32, threads: 2);
+        int v = model.Config.VocabSize, prompt = 5;
+        Assert.That(model.Prefill(ids.AsSpan(0, prompt)).ToArray(), Is.EqualTo(expected.AsSpan((prompt - 1) * v, v).ToArray()).Within(1e-4f), "prefill");
+        for (int t = prompt; t < ids.Length; t++)
+            Assert.That(model.Step(ids[t]).ToArray(), Is.EqualTo(expected.AsSpan(t * v, v).ToArray()).Within(1e-4f), $"step at position {t}");
+    }
+
+    [TestCaseSource(nameof(Models))]
+    public void Bf16WeightsAgreeWithF32OnMostGreedyTokens(string name)
+    {
+        static List<int> Greedy(DecodeModel model, int[] prompt)
+        {
+            model.Truncate(0);
+            var session = new DecodeSession(model);
+            return session.Generate(prompt, 16, new Sampler(new SamplingOptions(), model.Config.VocabSize)).ToList();
+        }
+        using var f32 = DecodeModel.Load(Folder(name), WeightFormat.F32, 64, threads: 2);
+        using var bf16 = DecodeModel.Load(Folder(name), WeightFormat.Bf16, 64, threads: 2);
+        int same = 0, total = 0;
+        foreach (var prompt in new[] { new[] { 1, 5, 9 }, new[] { 1, 30, 2, 7, 7 }, new[] { 1, 12 }, new[] { 1, 40, 41, 42, 43, 44 } })
+        {
+            var a = Greedy(f32, prompt);
+            var b = Greedy(bf16, prompt);
+            same += a.Zip(b).Count(p => p.First == p.Second);
+            total += a.Count;
+        }
+        TestContext.Out.WriteLine($"{name}: bf16 agrees with f32 on {same}/{total} greedy tokens");
+        Assert.That(same, Is.GreaterThanOrEqualTo(total * 3 / 4), $"{same}/{total}");
+    }
+
+    [Test]
+    public void Bf16CheckpointsAreUsedInPlaceAndOthersConverted()
+    {
+        using (var mapped = new InferenceWeights(Folder("tiny-mistral-gqa-bf16"), WeightFormat.Bf16))
+            Assert.That(mapped.MappedBytes, Is.EqualTo(mapped.BytesPerToken - mapped.Embedding.Bytes / mapped.Embedding.Rows + mapped.Embedding.Bytes),
+                "every matrix of a bf16 file (embedding, layers, lm_head) is read from the map");
+        using (var widened = new InferenceWeights(Folder("tiny-mistral-gqa-bf16"), WeightFormat.F32))
+            Assert.That(widened.MappedBytes, Is.Zero);
+        using (var rounded = new InferenceWeights(Folder("tiny-llama-f32"), WeightFormat.Bf16))
+        {
+            Assert.That(rounded.MappedBytes, Is.Zero);
+            Assert.That(rounded.LmHead.Format, Is.EqualTo(WeightFormat.Bf16));
+        }
+    }
+}

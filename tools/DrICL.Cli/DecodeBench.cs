@@ -1,0 +1,261 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using DrICL.Kernels.Cpu;
+using DrICL.Model;
+using DrICL.Model.Inference;
+using DrICL.Model.Safetensors;
+
+namespace DrICL.Cli;
+
+/// <summary>
+/// `dricl bench decode`: batch-1 inference on the cpu at the llama2.c stories15M and stories110M shapes (random
+/// weights written to a temporary model folder, so loading is the real path: bf16 files are memory-mapped).
+/// Prefill runs a --steps-token prompt (256) as one batch; decode runs that many positions greedily from a
+/// one-token prompt, as llama2.c's run.c -n 256 does. Weight bytes read per decoded token times tokens/s is set
+/// beside the memory bandwidth measured in the same run (a STREAM triad). With --llama2c, run.c runs on the same
+/// weights in its own checkpoint format. Every contender runs once per round, interleaved, keeping its best.
+/// </summary>
+public static class DecodeBench
+{
+    public sealed record Shape(string Name, int Dim, int Layers, int Heads, int Hidden, int Vocab);
+
+    public static readonly Shape[] Shapes = [new("stories15M", 288, 6, 6, 768, 32000), new("stories110M", 768, 12, 12, 2048, 32000)];
+
+    public static Command Create()
+    {
+        var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
+        var llama2c = new Option<FileInfo?>("--llama2c") { Description = "a built llama2.c run binary to measure on the same weights (OMP_NUM_THREADS = --threads)" };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "decode threads" };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3, Description = "interleaved rounds; each figure is its best round" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 256, Description = "prompt tokens of the prefill, positions decoded (and llama2.c's -n)" };
+        var command = new Command("decode", "Batch-1 prefill and decode tokens/s at the stories15M and stories110M shapes, f32 and bf16, against memory bandwidth") { json, llama2c, threads, steps, rounds };
+        command.SetAction(parse => CliError.Guard(parse, output =>
+        {
+            int t = parse.GetValue(threads);
+            if (t < 1) throw new CliError($"--threads {t}: must be at least 1");
+            int n = parse.GetValue(steps);
+            if (n < 2) throw new CliError($"--steps {n}: must be at least 2");
+            var peer = parse.GetValue(llama2c);
+            if (peer is not null && !peer.Exists) throw new CliError($"--llama2c {peer.FullName}: file not found");
+            int r = parse.GetValue(rounds);
+            if (r < 1) throw new CliError($"--rounds {r}: must be at least 1");
+            var triad = new Triad();
+            double bandwidth = 0;
+            var results = new List<(Shape Shape, WeightFormat Format, double Prefill, double Decode, long Bytes, double? Peer)>();
+            string root = Path.Combine(Path.GetTempPath(), $"dricl-bench-decode-{Environment.ProcessId}");
+            try
+            {
+                foreach (var shape in Shapes)
+                {
+                    // Every contender runs once per round, interleaved, and keeps its best round: on a shared
+                    // machine whose load comes and goes, best-of-interleaved compares like with like.
+                    var formats = new[] { WeightFormat.F32, WeightFormat.Bf16 };
+                    var models = formats.Select(format =>
+                    {
+                        string folder = Path.Combine(root, $"{shape.Name}-{format}");
+                        WriteModel(shape, format, folder, n);
+                        return new Contender(DecodeModel.Load(folder, format, n, t), n);
+                    }).ToArray();
+                    string? checkpoint = peer is null ? null : WriteLlama2c(shape, Path.Combine(root, shape.Name), n);
+                    double peerRate = 0;
+                    try
+                    {
+                        for (int round = 0; round < r; round++)
+                        {
+                            bandwidth = Math.Max(bandwidth, triad.Measure(t));
+                            if (checkpoint is not null) peerRate = Math.Max(peerRate, RunLlama2c(peer!.FullName, checkpoint, t, n));
+                            foreach (var m in models) m.Round();
+                        }
+                        for (int i = 0; i < formats.Length; i++)
+                            results.Add((shape, formats[i], models[i].Prefill, models[i].Decode, models[i].Model.Weights.BytesPerToken, checkpoint is null ? null : peerRate));
+                    }
+                    finally
+                    {
+                        foreach (var m in models) m.Model.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            }
+            output.WriteLine($"memory bandwidth (STREAM triad, {t} threads, best of {r * Shapes.Length}): {bandwidth:F1} GB/s; each figure the best of {r} interleaved rounds of {n} tokens");
+            output.WriteLine($"{"shape",-12} {"dtype",-5} {"prefill tok/s",14} {"decode tok/s",13} {"bytes/token",12} {"GB/s",7} {"of triad",9}{(peer is null ? "" : $" {"llama2.c tok/s",15} {"×",6}")}");
+            var rows = new List<object>();
+            foreach (var (shape, format, prefill, decode, bytes, peerRate) in results)
+            {
+                double gbs = bytes * decode / 1e9;
+                string dtype = format == WeightFormat.F32 ? "f32" : "bf16";
+                output.WriteLine($"{shape.Name,-12} {dtype,-5} {prefill,14:F0} {decode,13:F1} {bytes,12} {gbs,7:F1} {gbs / bandwidth,8:P0}" +
+                    (peerRate is { } p ? $" {p,15:F1} {decode / p,6:F2}" : ""));
+                rows.Add(new { shape = shape.Name, dtype, prefill_tok_s = Math.Round(prefill, 1), decode_tok_s = Math.Round(decode, 1), bytes_per_token = bytes,
+                    llama2c_decode_tok_s = peerRate is { } q ? Math.Round(q, 1) : (double?)null });
+            }
+            if (parse.GetValue(json) is { } file)
+            {
+                File.WriteAllText(file.FullName, JsonSerializer.Serialize(new { bandwidth_gb_s = Math.Round(bandwidth, 2), decode = rows },
+                    new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
+                output.WriteLine($"wrote {file.FullName}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    static ModelConfig Config(Shape s, WeightFormat format, int steps) => new(s.Vocab, s.Dim, s.Hidden, s.Layers, s.Heads, tieWordEmbeddings: true,
+        torchDtype: format == WeightFormat.Bf16 ? "bfloat16" : "float32", maxPositionEmbeddings: steps);
+
+    // One random N(0, 0.02)-ish array per distinct shape: values do not matter to speed, bytes do.
+    static Dictionary<string, (int[] Shape, float[] Values)> RandomWeights(Shape s)
+    {
+        var rng = new SplitMix64(7);
+        float[] Random(int n)
+        {
+            var v = new float[n];
+            for (int i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() - 0.5) * 0.07f;
+            return v;
+        }
+        float[] ones = Enumerable.Repeat(1f, s.Dim).ToArray();
+        float[] square = Random(s.Dim * s.Dim), upward = Random(s.Hidden * s.Dim), downward = Random(s.Dim * s.Hidden);
+        var weights = new Dictionary<string, (int[], float[])> { ["model.embed_tokens.weight"] = ([s.Vocab, s.Dim], Random(s.Vocab * s.Dim)), ["model.norm.weight"] = ([s.Dim], ones) };
+        for (int l = 0; l < s.Layers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            weights[p + "input_layernorm.weight"] = ([s.Dim], ones);
+            weights[p + "post_attention_layernorm.weight"] = ([s.Dim], ones);
+            foreach (var m in new[] { "q", "k", "v", "o" }) weights[p + $"self_attn.{m}_proj.weight"] = ([s.Dim, s.Dim], square);
+            weights[p + "mlp.gate_proj.weight"] = ([s.Hidden, s.Dim], upward);
+            weights[p + "mlp.up_proj.weight"] = ([s.Hidden, s.Dim], upward);
+            weights[p + "mlp.down_proj.weight"] = ([s.Dim, s.Hidden], downward);
+        }
+        return weights;
+    }
+
+    static void WriteModel(Shape s, WeightFormat format, string folder, int steps)
+    {
+        Directory.CreateDirectory(folder);
+        var dtype = format == WeightFormat.Bf16 ? DType.BF16 : DType.F32;
+        SafetensorsWriter.Write(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName),
+            RandomWeights(s).Select(kv => SafetensorsTensor.FromFloats(kv.Key, kv.Value.Shape, kv.Value.Values, kv.Value.Shape.Length == 1 ? DType.F32 : dtype)));
+        File.WriteAllText(Path.Combine(folder, "config.json"), Config(s, format, steps).ToJson());
+    }
+
+    /// <summary>One loaded model and its best prefill and decode rates so far.</summary>
+    sealed class Contender
+    {
+        readonly int[] prompt;
+        public DecodeModel Model { get; }
+        public double Prefill { get; private set; }
+        public double Decode { get; private set; }
+
+        public Contender(DecodeModel model, int steps)
+        {
+            Model = model;
+            prompt = new int[steps];
+            var rng = new SplitMix64(3);
+            for (int i = 0; i < prompt.Length; i++) prompt[i] = rng.NextInt(model.Config.VocabSize);
+            TimePrefill();  // warm-up: JIT tiers and page faults of the mapped file
+            TimeDecode();
+        }
+
+        public void Round()
+        {
+            Prefill = Math.Max(Prefill, TimePrefill());
+            Decode = Math.Max(Decode, TimeDecode());
+        }
+
+        double TimePrefill()
+        {
+            Model.Truncate(0);
+            var clock = Stopwatch.StartNew();
+            Model.Prefill(prompt);
+            return prompt.Length / clock.Elapsed.TotalSeconds;
+        }
+
+        // From a one-token prompt through every position, greedily.
+        double TimeDecode()
+        {
+            Model.Truncate(0);
+            var clock = Stopwatch.StartNew();
+            int token = Generation.ArgMax(Model.Step(1));
+            for (int pos = 1; pos < prompt.Length; pos++) token = Generation.ArgMax(Model.Step(token));
+            return prompt.Length / clock.Elapsed.TotalSeconds;
+        }
+    }
+
+    /// <summary>STREAM triad a = b + s·c over arrays far larger than the caches; bytes counted as STREAM does (3 per element, no write-allocate).</summary>
+    sealed class Triad
+    {
+        const int N = 1 << 25;  // 128 MiB per array
+        readonly float[] a = new float[N], b = Enumerable.Repeat(1f, N).ToArray(), c = Enumerable.Repeat(2f, N).ToArray();
+
+        public double Measure(int threads)
+        {
+            var clock = Stopwatch.StartNew();
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                int start = (int)((long)N * t / threads), end = (int)((long)N * (t + 1) / threads);
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(c.AsSpan(start, end - start), 3f, b.AsSpan(start, end - start), a.AsSpan(start, end - start));
+            });
+            return 3.0 * N * sizeof(float) / clock.Elapsed.TotalSeconds / 1e9;
+        }
+    }
+
+    /// <summary>
+    /// Writes the shape with random weights as a llama2.c checkpoint (legacy format: 7-int header, then the
+    /// float32 tensors in run.c's order; a positive vocab size means a shared classifier) and a tokenizer.bin
+    /// of placeholder pieces next to it; returns the checkpoint's path.
+    /// </summary>
+    static string WriteLlama2c(Shape s, string folder, int steps)
+    {
+        Directory.CreateDirectory(folder);
+        string model = Path.Combine(folder, "llama2c.bin"), tokenizer = Path.Combine(folder, "tokenizer.bin");
+        var w = RandomWeights(s);
+        using (var file = new BinaryWriter(File.Create(model)))
+        {
+            foreach (int v in new[] { s.Dim, s.Hidden, s.Layers, s.Heads, s.Heads, s.Vocab, steps }) file.Write(v);
+            void Write(string name) { foreach (float x in w[name].Values) file.Write(x); }
+            void PerLayer(string suffix) { for (int l = 0; l < s.Layers; l++) Write($"model.layers.{l}.{suffix}"); }
+            Write("model.embed_tokens.weight");
+            PerLayer("input_layernorm.weight");
+            foreach (var m in new[] { "q", "k", "v", "o" }) PerLayer($"self_attn.{m}_proj.weight");
+            PerLayer("post_attention_layernorm.weight");
+            PerLayer("mlp.gate_proj.weight");
+            PerLayer("mlp.down_proj.weight");
+            PerLayer("mlp.up_proj.weight");
+            Write("model.norm.weight");
+            for (int i = 0; i < steps * (s.Dim / s.Heads); i++) file.Write(0f);  // the unused freq_cis tables
+        }
+        using (var file = new BinaryWriter(File.Create(tokenizer)))
+        {
+            file.Write(8);
+            for (int i = 0; i < s.Vocab; i++)
+            {
+                var piece = System.Text.Encoding.ASCII.GetBytes(i switch { 0 => "<unk>", 1 => "<s>", 2 => "</s>", < 259 => $"<0x{i - 3:X2}>", _ => $"t{i}" });
+                file.Write(0f);
+                file.Write(piece.Length);
+                file.Write(piece);
+            }
+        }
+        return model;
+    }
+
+    /// <summary>Runs `run model.bin -n steps -t 0 -z tokenizer.bin` and returns the tok/s it reports.</summary>
+    static double RunLlama2c(string binary, string model, int threads, int steps)
+    {
+        string tokenizer = Path.Combine(Path.GetDirectoryName(model)!, "tokenizer.bin");
+        var start = new ProcessStartInfo(binary, [model, "-n", steps.ToString(), "-t", "0", "-z", tokenizer])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.Environment["OMP_NUM_THREADS"] = threads.ToString();
+        using var process = Process.Start(start) ?? throw new CliError($"--llama2c {binary}: could not start");
+        process.StandardOutput.ReadToEnd();
+        string err = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        var line = err.Split('\n').FirstOrDefault(l => l.StartsWith("achieved tok/s:", StringComparison.Ordinal))
+            ?? throw new CliError($"--llama2c {binary}: no 'achieved tok/s' line (exit {process.ExitCode}): {err.Trim()}");
+        return double.Parse(line["achieved tok/s:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
