@@ -8,7 +8,7 @@ namespace DrICL.Tests.Model.Inference;
 
 public class DecodeModelTests
 {
-    public static readonly string[] Models = ["tiny-llama-f32", "tiny-mistral-gqa-bf16"];
+    public static readonly string[] Models = ["tiny-llama-f32", "tiny-mistral-gqa-bf16", "tiny-llama3-scaled"];
 
     static string Folder(string name) => Fixtures.File("models", name);
 
