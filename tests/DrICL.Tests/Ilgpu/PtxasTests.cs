@@ -35,3 +35,14 @@ public class PtxasTests
     public void OutputWithoutASummaryIsAnError() =>
         Assert.Throws<FormatException>(() => Ptxas.Parse("ptxas fatal   : Unresolved extern function"));
 }
+
+public class PtxReportCliTests
+{
+    [Test]
+    public void AnArchitectureWithoutTensorCoresIsAOneLineError()
+    {
+        var (exit, _, error) = CliRunner.Run("gpu", "ptx-report", "--arch", "sm_70");
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(error.Trim(), Is.EqualTo("error: --arch sm_70: expected sm_80, sm_86, sm_89 or sm_90 (the tensor-core kernels need sm_80 or newer)"));
+    }
+}
