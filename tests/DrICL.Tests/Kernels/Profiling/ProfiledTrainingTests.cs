@@ -115,10 +115,16 @@ public class ProfiledTrainingTests
     {
         var steps = Complete.Where(e => Name(e).StartsWith("step ", StringComparison.Ordinal)).ToList();
         Assert.That(steps, Has.Count.EqualTo(Steps));
-        double stepUs = steps.Sum(e => e.GetProperty("dur").GetDouble());
-        double opUs = Complete.Where(e => e.GetProperty("cat").GetString() == "op" && steps.Any(s => Start(s) <= Start(e) && End(e) <= End(s) + Slack))
-            .Sum(e => e.GetProperty("dur").GetDouble());
-        Assert.That(opUs / stepUs, Is.InRange(0.9, 1.0), $"ops {opUs:F0} µs of steps {stepUs:F0} µs");
+        // Per step, so that one step caught by a GC pause or a JIT tier-up on this shared machine does not decide it:
+        // no step's ops exceed it, and in the median step they cover at least 90%.
+        var coverage = steps.Select(step =>
+        {
+            double opUs = Complete.Where(e => e.GetProperty("cat").GetString() == "op" && Start(step) <= Start(e) && End(e) <= End(step) + Slack)
+                .Sum(e => e.GetProperty("dur").GetDouble());
+            return opUs / step.GetProperty("dur").GetDouble();
+        }).Order().ToList();
+        Assert.That(coverage, Has.All.LessThanOrEqualTo(1.0 + 1e-6), "ops cannot outlast their step");
+        Assert.That(coverage[coverage.Count / 2], Is.GreaterThanOrEqualTo(0.9), $"op coverage per step: {string.Join(", ", coverage.Select(c => c.ToString("F3")))}");
     }
 
     [Test]
