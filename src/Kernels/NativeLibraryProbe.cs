@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace DrICL.Kernels;
 
 /// <summary>
-/// Finds a versioned CUDA library (NVRTC, cuBLAS) by trying sonames newest first, so one build runs on
+/// Finds a versioned CUDA library (cuBLAS) by trying sonames newest first, so one build runs on
 /// CUDA 13, 12 or 11 without a toolkit of its own. An environment variable naming a file wins over them all.
 /// </summary>
 internal static class NativeLibraryProbe
