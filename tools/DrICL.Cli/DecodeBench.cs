@@ -26,20 +26,15 @@ public static class DecodeBench
     {
         var json = new Option<FileInfo?>("--json") { Description = "also write the results as JSON to this file" };
         var llama2c = new Option<FileInfo?>("--llama2c") { Description = "a built llama2.c run binary to measure on the same weights (OMP_NUM_THREADS = --threads)" };
-        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "decode threads" };
-        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 3, Description = "interleaved rounds; each figure is its best round" };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 256, Description = "prompt tokens of the prefill, positions decoded (and llama2.c's -n)" };
+        var threads = BoundedOption.Create("--threads", Environment.ProcessorCount, 1, int.MaxValue, "decode threads");
+        var rounds = BoundedOption.Create("--rounds", 3, 1, int.MaxValue, "interleaved rounds; each figure is its best round");
+        var steps = BoundedOption.Create("--steps", 256, 2, int.MaxValue, "prompt tokens of the prefill, positions decoded (and llama2.c's -n)");
         var command = new Command("decode", "Batch-1 prefill and decode tokens/s at the stories15M and stories110M shapes, f32 and bf16, against memory bandwidth") { json, llama2c, threads, steps, rounds };
         command.SetAction(parse => CliError.Guard(parse, output =>
         {
-            int t = parse.GetValue(threads);
-            if (t < 1) throw new CliError($"--threads {t}: must be at least 1");
-            int n = parse.GetValue(steps);
-            if (n < 2) throw new CliError($"--steps {n}: must be at least 2");
+            int t = parse.GetValue(threads), n = parse.GetValue(steps), r = parse.GetValue(rounds);
             var peer = parse.GetValue(llama2c);
             if (peer is not null && !peer.Exists) throw new CliError($"--llama2c {peer.FullName}: file not found");
-            int r = parse.GetValue(rounds);
-            if (r < 1) throw new CliError($"--rounds {r}: must be at least 1");
             var triad = new Triad();
             double bandwidth = 0;
             var results = new List<(Shape Shape, WeightFormat Format, double Prefill, double Decode, long Bytes, double? Peer)>();

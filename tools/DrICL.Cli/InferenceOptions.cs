@@ -10,14 +10,14 @@ namespace DrICL.Cli;
 public sealed class InferenceOptions
 {
     readonly Option<DirectoryInfo> model = new("--model") { Description = "Hugging Face model folder (config.json, safetensors, tokenizer.json)", Required = true };
-    readonly Option<int> maxTokens = new("--max-tokens") { DefaultValueFactory = _ => 256, Description = "most tokens to generate (per reply in chat)" };
-    readonly Option<float> temperature = new("--temperature") { DefaultValueFactory = _ => 0.8f, Description = "softmax temperature; 0 = greedy" };
-    readonly Option<int> topK = new("--top-k") { DefaultValueFactory = _ => 0, Description = "sample among the k likeliest tokens; 0 = all" };
-    readonly Option<float> topP = new("--top-p") { DefaultValueFactory = _ => 0.95f, Description = "sample from the smallest set of likeliest tokens holding this probability, in (0, 1]" };
+    readonly Option<int> maxTokens = BoundedOption.Create("--max-tokens", 256, 1, int.MaxValue, "most tokens to generate (per reply in chat)");
+    readonly Option<float> temperature = BoundedOption.Create("--temperature", 0.8f, 0f, float.MaxValue, "softmax temperature; 0 = greedy");
+    readonly Option<int> topK = BoundedOption.Create("--top-k", 0, 0, int.MaxValue, "sample among the k likeliest tokens; 0 = all");
+    readonly Option<float> topP = BoundedOption.Create("--top-p", 0.95f, 0f, 1f, "sample from the smallest set of likeliest tokens holding this probability", minExclusive: true);
     readonly Option<ulong> seed = new("--seed") { DefaultValueFactory = _ => 0UL, Description = "sampling seed" };
-    readonly Option<string> dtype = new("--dtype") { DefaultValueFactory = _ => "bf16", Description = "linear weights in memory on the cpu: bf16 (memory-mapped when the file is bf16) or f32" };
-    readonly Option<int?> context = new("--context") { Description = "positions of the KV cache (default: max_position_embeddings, at most 4096)" };
-    readonly Option<int> threads = new("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "cpu threads for decoding" };
+    readonly Option<string> dtype = BoundedOption.OneOf("--dtype", "bf16", ["bf16", "f32"], "linear weights in memory on the cpu: bf16 (memory-mapped when the file is bf16) or f32");
+    readonly Option<int?> context = BoundedOption.Optional("--context", 1, int.MaxValue, "positions of the KV cache (default: max_position_embeddings, at most 4096)");
+    readonly Option<int> threads = BoundedOption.Create("--threads", Environment.ProcessorCount, 1, int.MaxValue, "cpu threads for decoding");
 
     public void AddTo(Command command)
     {
@@ -25,29 +25,12 @@ public sealed class InferenceOptions
     }
 
     /// <summary>The model's config and the generation options, checked before anything large is read.</summary>
-    public (ModelConfig Config, int MaxTokens, SamplingOptions Sampling) Read(ParseResult parse) => (Config(parse), MaxTokens(parse), Sampling(parse));
+    public (ModelConfig Config, int MaxTokens, SamplingOptions Sampling) Read(ParseResult parse) =>
+        (Config(parse), parse.GetValue(maxTokens), new SamplingOptions(parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(seed)));
 
     public string Folder(ParseResult parse) => parse.GetValue(model)!.FullName;
 
-    int MaxTokens(ParseResult parse) =>
-        parse.GetValue(maxTokens) is > 0 and var n ? n : throw new CliError($"--max-tokens {parse.GetValue(maxTokens)}: must be at least 1");
-
-    SamplingOptions Sampling(ParseResult parse)
-    {
-        float t = parse.GetValue(temperature), p = parse.GetValue(topP);
-        int k = parse.GetValue(topK);
-        if (!(t >= 0) || float.IsInfinity(t)) throw new CliError($"--temperature {t}: must be 0 (greedy) or positive");
-        if (!(p > 0 && p <= 1)) throw new CliError($"--top-p {p}: must be in (0, 1]");
-        if (k < 0) throw new CliError($"--top-k {k}: must be 0 (off) or positive");
-        return new SamplingOptions(t, k, p, parse.GetValue(seed));
-    }
-
-    public WeightFormat Format(ParseResult parse) => parse.GetValue(dtype) switch
-    {
-        "bf16" => WeightFormat.Bf16,
-        "f32" => WeightFormat.F32,
-        var other => throw new CliError($"--dtype {other}: use bf16 or f32"),
-    };
+    public WeightFormat Format(ParseResult parse) => parse.GetValue(dtype) == "bf16" ? WeightFormat.Bf16 : WeightFormat.F32;
 
     /// <summary>The model folder's config, checked before anything large is read.</summary>
     ModelConfig Config(ParseResult parse)
@@ -58,18 +41,11 @@ public sealed class InferenceOptions
         return ModelConfig.Load(path);
     }
 
-    public int Context(ParseResult parse, ModelConfig config)
-    {
-        int n = parse.GetValue(context) ?? Math.Min(config.MaxPositionEmbeddings, 4096);
-        return n > 0 ? n : throw new CliError($"--context {n}: must be at least 1");
-    }
+    public int Context(ParseResult parse, ModelConfig config) => parse.GetValue(context) ?? Math.Min(config.MaxPositionEmbeddings, 4096);
 
     public DecodeModel LoadCpuModel(ParseResult parse, ModelConfig config)
     {
-        int t = parse.GetValue(threads);
-        if (t < 1) throw new CliError($"--threads {t}: must be at least 1");
-        var format = Format(parse);
-        return DecodeModel.Load(Folder(parse), format, Context(parse, config), t);
+        return DecodeModel.Load(Folder(parse), Format(parse), Context(parse, config), parse.GetValue(threads));
     }
 
     /// <summary>The model folder's tokenizer.json, which must fit the model's vocabulary and special ids.</summary>
