@@ -65,8 +65,7 @@ public sealed class InferenceOptions
     public ChatTemplate Template(ParseResult parse, ModelConfig config, BpeTokenizer tokenizer)
     {
         string path = Path.Combine(Folder(parse), "tokenizer_config.json");
-        if (File.Exists(path) && File.ReadAllText(path).Contains("\"chat_template\"", StringComparison.Ordinal)) return ChatTemplateCatalog.Load(path);
-        return new(config.ModelType == "mistral" ? ChatFormat.Mistral : ChatFormat.Llama2,
-            tokenizer.IdToToken(tokenizer.BosId)!, tokenizer.IdToToken(tokenizer.EosId)!);
+        return (File.Exists(path) ? ChatTemplateCatalog.TryLoad(path) : null)
+            ?? new(config.ModelType == "mistral" ? ChatFormat.Mistral : ChatFormat.Llama2, tokenizer.IdToToken(tokenizer.BosId)!, tokenizer.IdToToken(tokenizer.EosId)!);
     }
 }

@@ -43,7 +43,11 @@ public static class ChatTemplateCatalog
     /// The chat template of a model folder's tokenizer_config.json (its chat_template, or the one named
     /// "default" when it lists several), rendered with the file's bos_token and eos_token.
     /// </summary>
-    public static ChatTemplate Load(string tokenizerConfigPath)
+    public static ChatTemplate Load(string tokenizerConfigPath) =>
+        TryLoad(tokenizerConfigPath) ?? throw new TokenizerLoadException($"{tokenizerConfigPath}: no chat_template (supported: {SupportedNames})");
+
+    /// <summary>As Load, but null when the file has no chat_template (a base model's); any other problem still throws.</summary>
+    public static ChatTemplate? TryLoad(string tokenizerConfigPath)
     {
         TokenizerLoadException Error(string problem) => new($"{tokenizerConfigPath}: {problem}");
         JsonDocument doc;
@@ -56,8 +60,8 @@ public static class ChatTemplateCatalog
         using (doc)
         {
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("chat_template", out var template) || template.ValueKind == JsonValueKind.Null)
-                throw Error($"no chat_template (supported: {SupportedNames})");
+            if (root.ValueKind != JsonValueKind.Object) throw Error($"no chat_template (supported: {SupportedNames})");
+            if (!root.TryGetProperty("chat_template", out var template) || template.ValueKind == JsonValueKind.Null) return null;
             string? jinja = template.ValueKind switch
             {
                 JsonValueKind.String => template.GetString(),
