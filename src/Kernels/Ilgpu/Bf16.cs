@@ -17,6 +17,9 @@ public static class Bf16
         return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
     }
 
+    /// <summary>x rounded to the nearest bf16 (ties to even), kept as a float: what a bf16 matrix unit reads.</summary>
+    public static float Round(float x) => Low(Bits(x));
+
     /// <summary>Two floats as one register of two bf16: lo in bits 0..15, hi in 16..31.</summary>
     public static uint Pack(float lo, float hi) => Bits(lo) | (Bits(hi) << 16);
 

@@ -34,8 +34,8 @@ public static class GemmKernels
             int ka = k0 + tx, kb = k0 + ty; // this thread stages op(a)[row, ka] and op(b)[kb, col]
             float av = row < s.M && ka < s.K ? a[s.TransA != 0 ? (long)ka * s.M + row : (long)row * s.K + ka] : 0f;
             float bv = kb < s.K && col < s.N ? b[s.TransB != 0 ? (long)col * s.K + kb : (long)kb * s.N + col] : 0f;
-            aTile[ty * Tile + tx] = s.RoundToBf16 != 0 ? RoundToBf16(av) : av;
-            bTile[ty * Tile + tx] = s.RoundToBf16 != 0 ? RoundToBf16(bv) : bv;
+            aTile[ty * Tile + tx] = s.RoundToBf16 != 0 ? Bf16.Round(av) : av;
+            bTile[ty * Tile + tx] = s.RoundToBf16 != 0 ? Bf16.Round(bv) : bv;
             Group.Barrier();
             for (int p = 0; p < Tile; p++) sum += aTile[ty * Tile + p] * bTile[p * Tile + tx];
             Group.Barrier();
@@ -45,13 +45,5 @@ public static class GemmKernels
             long at = (long)row * s.N + col;
             c[at] = s.Accumulate != 0 ? c[at] + sum : sum;
         }
-    }
-
-    /// <summary>x rounded to the nearest bf16 (ties to even), kept as a float; NaN stays a (quiet) NaN (bf16.cuh's bf16_bits).</summary>
-    public static float RoundToBf16(float x)
-    {
-        uint u = (uint)Interop.FloatAsInt(x);
-        if ((u & 0x7fffffffu) > 0x7f800000u) return Interop.IntAsFloat(u | 0x00400000u);
-        return Interop.IntAsFloat((u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u);
     }
 }

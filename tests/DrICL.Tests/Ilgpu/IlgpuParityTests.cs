@@ -171,10 +171,10 @@ public class IlgpuParityTests
     [TestCase(-3.14159265f, -3.140625f)]
     [TestCase(float.PositiveInfinity, float.PositiveInfinity)]
     public void RoundToBf16KeepsEightBitsOfMantissaTiesToEven(float x, float expected) =>
-        Assert.That(GemmKernels.RoundToBf16(x), Is.EqualTo(expected));
+        Assert.That(DrICL.Kernels.Ilgpu.Bf16.Round(x), Is.EqualTo(expected));
 
     [Test]
-    public void RoundToBf16KeepsNaN() => Assert.That(float.IsNaN(GemmKernels.RoundToBf16(float.NaN)));
+    public void RoundToBf16KeepsNaN() => Assert.That(float.IsNaN(DrICL.Kernels.Ilgpu.Bf16.Round(float.NaN)));
 
     // ---- model ops
 
