@@ -1,6 +1,11 @@
 // Matrix-vector products for batch-1 decoding, fast path. Decoding one token reads every weight once, so
 // the kernels are built around the load stream: four rows at a time share each load of x (which stays in
-// L1), with independent accumulators per row so the FMA latency hides behind the loads.
+// L1), with independent accumulators per row so the FMA latency hides behind the loads. A quad of rows
+// is one contiguous run of memory, and so is a thread's whole range of rows; each step also prefetches the
+// lines PrefetchAhead bytes further along that run (up to the range's end). The hardware prefetcher stops
+// at every 4 KB page (a memory-mapped file has no huge pages) and ramps up again; the software prefetch
+// keeps enough misses in flight across those boundaries. (Measured on one core, thread CPU time, 110M
+// shapes: the 4096x768 gate|up product went from 10 to 12-25 GB/s, the others unchanged or up to 2x.)
 //
 // bfloat16 rows are read without a separate widening pass: 32 bf16 values are loaded as 16 uint32 lanes;
 // the even elements are the low halves (lane << 16 is their float32) and the odd ones the high halves
@@ -15,6 +20,7 @@
 
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DrICL.Kernels.Cpu;
 
@@ -33,6 +39,8 @@ public static unsafe partial class MatVec
         for (int p = full; p < cols; p++) pairs[p] = x[p];
     }
 
+    const int PrefetchAhead = 8192;  // bytes: 2 KB to 16 KB measured alike; past L1's reach it would evict the lines before use
+
     /// <summary>y[r] = W[r,:] · x for rows [r0, r1). pairs is x after PairUp (read only for bf16 weights).</summary>
     public static void Rows(WeightMatrix w, float* x, float* pairs, float* y, int r0, int r1)
     {
@@ -40,9 +48,9 @@ public static unsafe partial class MatVec
         if (Vector512.IsHardwareAccelerated)
         {
             if (w.Format == WeightFormat.F32)
-                for (; r + 4 <= r1; r += 4) F32Rows4(w, r, x, y + r);
+                for (; r + 4 <= r1; r += 4) F32Rows4(w, r, x, y + r, (byte*)w.F32Row(r1));
             else
-                for (; r + 4 <= r1; r += 4) Bf16Rows4(w, r, pairs, y + r);
+                for (; r + 4 <= r1; r += 4) Bf16Rows4(w, r, pairs, y + r, (byte*)w.Bf16Row(r1));
         }
         for (; r < r1; r++) y[r] = ScalarRow(w, r, x);
     }
@@ -63,14 +71,27 @@ public static unsafe partial class MatVec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static byte* Prefetch4Lines(byte* ahead, byte* end)
+    {
+        if (ahead >= end || !Sse.IsSupported) return ahead;
+        Sse.Prefetch0(ahead);
+        Sse.Prefetch0(ahead + 64);
+        Sse.Prefetch0(ahead + 128);
+        Sse.Prefetch0(ahead + 192);
+        return ahead + 256;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void F32Rows4(WeightMatrix w, int r, float* x, float* y)
+    static void F32Rows4(WeightMatrix w, int r, float* x, float* y, byte* end)
     {
         int n = w.Cols, p = 0;
         float* w0 = w.F32Row(r), w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+        byte* ahead = (byte*)w0 + PrefetchAhead;  // 4 lines per step: the quad's own size (16n bytes) over its n/16 steps
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (; p + 16 <= n; p += 16)
         {
+            ahead = Prefetch4Lines(ahead, end);
             var xv = Vector512.Load(x + p);
             a0 = Vector512.FusedMultiplyAdd(Vector512.Load(w0 + p), xv, a0);
             a1 = Vector512.FusedMultiplyAdd(Vector512.Load(w1 + p), xv, a1);
@@ -86,15 +107,17 @@ public static unsafe partial class MatVec
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Bf16Rows4(WeightMatrix w, int r, float* pairs, float* y)
+    static void Bf16Rows4(WeightMatrix w, int r, float* pairs, float* y, byte* end)
     {
         int n = w.Cols, p = 0;
         ushort* w0 = w.Bf16Row(r), w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+        byte* ahead = (byte*)w0 + PrefetchAhead;  // 4 lines per step: the quad's own size (8n bytes) over its n/32 steps
         var high = Vector512.Create(0xFFFF0000u);
         Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
         Vector512<float> o0 = default, o1 = default, o2 = default, o3 = default;
         for (; p + 32 <= n; p += 32)
         {
+            ahead = Prefetch4Lines(ahead, end);
             var xe = Vector512.Load(pairs + p);
             var xo = Vector512.Load(pairs + p + 16);
             var u0 = Vector512.Load((uint*)(w0 + p));
