@@ -16,7 +16,7 @@
 // x's own rounding, so results differ from the float32 kernel only by the summation order.
 //
 // FusedMatVec computes several products that share one input (q, k, v; gate, up) as one parallel step:
-// their rows are concatenated and cut into chunks of whole quads of rows, which the team's members claim.
+// their rows are concatenated and cut into chunks of whole 16-row units, which the team's members claim.
 
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -29,14 +29,26 @@ public static unsafe partial class MatVec
     /// <summary>Rearranges x for the bf16 kernel: each full 32-wide block becomes its 16 even then 16 odd elements; the tail is copied.</summary>
     public static void PairUp(float* x, float* pairs, int cols)
     {
-        int full = cols / 32 * 32;
-        for (int p = 0; p < full; p += 32)
+        int full = cols / 32 * 32, p = 0;
+        if (Avx512F.IsSupported)
+        {
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var odd = even + Vector512<int>.One;
+            for (; p < full; p += 32)
+            {
+                var lo = Vector512.Load(x + p);
+                var hi = Vector512.Load(x + p + 16);
+                Avx512F.PermuteVar16x32x2(lo, even, hi).Store(pairs + p);
+                Avx512F.PermuteVar16x32x2(lo, odd, hi).Store(pairs + p + 16);
+            }
+        }
+        for (; p < full; p += 32)
             for (int i = 0; i < 16; i++)
             {
                 pairs[p + i] = x[p + 2 * i];
                 pairs[p + 16 + i] = x[p + 2 * i + 1];
             }
-        for (int p = full; p < cols; p++) pairs[p] = x[p];
+        for (; p < cols; p++) pairs[p] = x[p];
     }
 
     const int PrefetchAhead = 8192;  // bytes: 2 KB to 16 KB measured alike; past L1's reach it would evict the lines before use
@@ -174,16 +186,18 @@ public sealed unsafe class FusedMatVec : ITeamJob
     public void Run(ThreadTeam team)
     {
         if (anyBf16) MatVec.PairUp(x, pairs, weights[0].Cols);
-        int quads = (totalRows + 3) / 4;
-        team.Run(this, team.Size == 1 ? 1 : Math.Clamp(quads / MinQuadsPerChunk, 1, MaxChunks));
+        int units = (totalRows + Unit - 1) / Unit;
+        team.Run(this, team.Size == 1 ? 1 : Math.Clamp(units / MinUnitsPerChunk, 1, MaxChunks));
     }
 
-    const int MinQuadsPerChunk = 16, MaxChunks = 32;  // chunks of 64+ rows: enough to balance, few enough to claim cheaply
+    // Chunks are whole units of 16 rows, so two threads never write the same 64-byte line of y.
+    // Chunks of 64+ rows: enough to balance, few enough to claim cheaply.
+    const int Unit = 16, MinUnitsPerChunk = 4, MaxChunks = 32;
 
     public void Execute(int chunk, int chunks)
     {
-        int quads = (totalRows + 3) / 4;
-        int start = (int)((long)quads * chunk / chunks) * 4, end = Math.Min(totalRows, (int)((long)quads * (chunk + 1) / chunks) * 4);
+        int units = (totalRows + Unit - 1) / Unit;
+        int start = (int)((long)units * chunk / chunks) * Unit, end = Math.Min(totalRows, (int)((long)units * (chunk + 1) / chunks) * Unit);
         int offset = 0;
         for (int i = 0; i < weights.Length && start < end; i++)
         {
