@@ -4,8 +4,8 @@
 // is one contiguous run of memory, and so is a thread's whole range of rows; each step also prefetches the
 // lines PrefetchAhead bytes further along that run (up to the range's end). The hardware prefetcher stops
 // at every 4 KB page (a memory-mapped file has no huge pages) and ramps up again; the software prefetch
-// keeps enough misses in flight across those boundaries. (Measured on one core, thread CPU time, 110M
-// shapes: the 4096x768 gate|up product went from 10 to 12-25 GB/s, the others unchanged or up to 2x.)
+// keeps misses in flight across those boundaries. (Measured on one core in thread CPU time on a loaded
+// machine, 110M shapes: the 4096x768 gate|up product went from 10 to 12-25 GB/s, the others unchanged.)
 //
 // bfloat16 rows are read without a separate widening pass: 32 bf16 values are loaded as 16 uint32 lanes;
 // the even elements are the low halves (lane << 16 is their float32) and the odd ones the high halves
@@ -51,7 +51,7 @@ public static unsafe partial class MatVec
         for (; p < cols; p++) pairs[p] = x[p];
     }
 
-    const int PrefetchAhead = 8192;  // bytes: 2 KB to 16 KB measured alike; past L1's reach it would evict the lines before use
+    const int PrefetchAhead = 8192;  // bytes; 2 KB to 16 KB measured alike
 
     /// <summary>y[r] = W[r,:] · x for rows [r0, r1). pairs is x after PairUp (read only for bf16 weights).</summary>
     public static void Rows(WeightMatrix w, float* x, float* pairs, float* y, int r0, int r1)
