@@ -95,6 +95,20 @@ public sealed record ModelConfig
         return Parse(File.ReadAllText(path), path);
     }
 
+    /// <summary>Every id of the eos_token_id (an integer or a list) of a config.json or generation_config.json; empty when it has none.</summary>
+    public static IReadOnlyList<int> LoadEosTokenIds(string path)
+    {
+        InputFile.RequireRegular(path, maxBytes: 1 << 20);
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new ModelConfigException(path, $"not valid JSON ({e.Message})"); }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ModelConfigException(path, "not a JSON object");
+            return new ConfigJson(doc.RootElement, path).IntsOrNull("eos_token_id") ?? [];
+        }
+    }
+
     /// <summary>Parses config.json text; <paramref name="sourceName"/> (usually the path) starts every error message.</summary>
     public static ModelConfig Parse(string json, string sourceName)
     {
@@ -106,6 +120,7 @@ public sealed record ModelConfig
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ModelConfigException(sourceName, "not a JSON object");
             var config = new ConfigJson(doc.RootElement, sourceName);
             string modelType = config.ModelType();
+            int[]? eos = config.IntsOrNull("eos_token_id");  // Llama 3.1 lists several: EosTokenId is the first, LoadEosTokenIds reads them all
 
             config.Reject("hidden_act", v => v.ValueKind == JsonValueKind.String && v.GetString() == "silu", "only silu is supported");
             config.Reject("attention_bias", v => v.ValueKind == JsonValueKind.False, "attention biases are not supported");
@@ -129,7 +144,7 @@ public sealed record ModelConfig
                     torchDtype: config.StringOrNull("torch_dtype") ?? config.StringOrNull("dtype") ?? "float32",
                     maxPositionEmbeddings: config.Int("max_position_embeddings"),
                     bosTokenId: config.IntOrNull("bos_token_id") ?? 1,
-                    eosTokenId: config.IntOrNull("eos_token_id") ?? 2,
+                    eosTokenId: eos?[0] ?? 2,
                     modelType: modelType,
                     headDim: config.IntOrNull("head_dim"),
                     ropeScaling: config.RopeScaling());
@@ -203,6 +218,16 @@ public sealed record ModelConfig
         public int? IntOrNull(string key) => Value(key) is { } v
             ? (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : throw Error($"{prefix}{key} is not an integer: {v.GetRawText()}"))
             : null;
+
+        /// <summary>An integer or a non-empty list of integers (as one), or null when absent.</summary>
+        public int[]? IntsOrNull(string key)
+        {
+            if (Value(key) is not { } v) return null;
+            if (v.ValueKind != JsonValueKind.Array) return [IntOrNull(key)!.Value];
+            var ids = v.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i) ? i : (int?)null).ToArray();
+            if (ids.Length == 0 || ids.Any(i => i is null)) throw Error($"{prefix}{key} is not an integer or a list of integers: {v.GetRawText()}");
+            return ids.Select(i => i!.Value).ToArray();
+        }
 
         public float? FloatOrNull(string key) => Value(key) is { } v
             ? (v.ValueKind == JsonValueKind.Number ? (float)v.GetDouble() : throw Error($"{prefix}{key} is not a number: {v.GetRawText()}"))

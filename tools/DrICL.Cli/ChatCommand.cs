@@ -31,7 +31,7 @@ public static class ChatCommand
                 catch (ArgumentException e) { throw new CliError($"--system: {e.Message}"); }
             }
             using var net = options.LoadCpuModel(parse, config);
-            var chat = new ChatSession(new DecodeSession(net), tokenizer, template, systemText);
+            var chat = new ChatSession(new DecodeSession(net), tokenizer, template, systemText, StopTokens.For(options.Folder(parse), config, tokenizer));
             var sampler = new Sampler(sampling, config.VocabSize);
             bool interactive = !Console.IsInputRedirected;
             error.WriteLine($"chat with {Path.GetFileName(options.Folder(parse))} ({config.ModelType}, {net.Weights.Format.ToString().ToLowerInvariant()}, context {net.Context}); /reset, /exit or Ctrl-D");

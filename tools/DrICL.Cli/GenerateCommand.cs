@@ -9,7 +9,7 @@ namespace DrICL.Cli;
 
 /// <summary>
 /// `dricl generate`: continue a prompt with a model folder. Text streams to stdout as whole characters;
-/// generation ends at EOS, a --stop string or --max-tokens; prefill and decode tokens/s go to stderr.
+/// generation ends at EOS (any of StopTokens), a --stop string or --max-tokens; prefill and decode tokens/s go to stderr.
 /// On the cpu it runs DecodeModel (bf16 or f32 weights); on cuda the training Transformer with Generation.
 /// </summary>
 public static class GenerateCommand
@@ -50,7 +50,7 @@ public static class GenerateCommand
             if (promptTokens.Length >= context)
                 throw new CliError($"the prompt is {promptTokens.Length} tokens, the context holds {context} (--context, max_position_embeddings {config.MaxPositionEmbeddings}): nothing left to generate");
             int budget = Math.Min(maxTokens, context - promptTokens.Length);
-            int eos = tokenizer?.EosId ?? config.EosTokenId;
+            var stopIds = StopTokens.For(options.Folder(parse), config, tokenizer);
 
             var stream = new TokenStream(tokenizer, stops, showText ? output : null);
             var produced = new List<int>();
@@ -60,7 +60,7 @@ public static class GenerateCommand
             {
                 using var net = options.LoadCpuModel(parse, config);
                 var session = new DecodeSession(net);
-                foreach (int id in session.Generate(promptTokens, budget, new Sampler(sampling, config.VocabSize), eos))
+                foreach (int id in session.Generate(promptTokens, budget, new Sampler(sampling, config.VocabSize), stopIds))
                 {
                     produced.Add(id);
                     if (stream.Push(id)) break;
@@ -68,7 +68,7 @@ public static class GenerateCommand
                 stats = session.Stats;
             }
             else
-                stats = GenerateOnGpu(options, parse, where, promptTokens, budget, sampling, eos, produced, stream);
+                stats = GenerateOnGpu(options, parse, where, promptTokens, budget, sampling, stopIds, produced, stream);
             stream.Finish();
             if (!showText) output.WriteLine(string.Join(",", produced));
             error.WriteLine(stats.ToString());
@@ -77,18 +77,18 @@ public static class GenerateCommand
         return command;
     }
 
-    static GenerationStats GenerateOnGpu(InferenceOptions options, ParseResult parse, string where, int[] prompt, int budget, SamplingOptions sampling, int eos,
+    static GenerationStats GenerateOnGpu(InferenceOptions options, ParseResult parse, string where, int[] prompt, int budget, SamplingOptions sampling, IReadOnlySet<int> stopIds,
         List<int> produced, TokenStream stream)
     {
         using var dev = DeviceOption.Open(where, options.Format(parse) == Kernels.Cpu.WeightFormat.Bf16 ? "bf16" : "fp32");
         var net = ModelLoader.LoadFolder(options.Folder(parse), dev);
         var clock = Stopwatch.StartNew();
         double firstToken = 0;
-        foreach (int id in Generation.Generate(net, prompt, budget, sampling, eos))
+        foreach (int id in Generation.Generate(net, prompt, budget, sampling))
         {
             if (produced.Count == 0) firstToken = clock.Elapsed.TotalSeconds;
             produced.Add(id);
-            if (stream.Push(id)) break;
+            if (stream.Push(id) || stopIds.Contains(id)) break;
         }
         return new GenerationStats(prompt.Length, firstToken, produced.Count - 1, clock.Elapsed.TotalSeconds - firstToken);
     }

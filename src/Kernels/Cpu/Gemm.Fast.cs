@@ -28,6 +28,12 @@
 // calling thread.
 //
 // Small M (decode steps, M < MR) skips packing altogether (Gemm.Skinny.cs).
+//
+// bfloat16 B (MultiplyBf16: a prefill's activations times bf16 inference weights, [N,K] as stored) goes
+// through the same job: packing already copies every element of B once per (block, slice), so it widens
+// there too (8 rows of 8 values at a time, then the same 8x8 transpose) and the micro-kernel runs on fp32
+// as before. Each widened value is then used by all M rows, instead of widening the whole weight into a
+// temporary first and reading it back.
 
 using System.Buffers;
 using System.Numerics.Tensors;
@@ -76,6 +82,25 @@ public static partial class Gemm
         }
     }
 
+    /// <summary>c[M,N] = a[M,K] @ bᵀ for b [N,K] in bfloat16 (a linear layer's weight as stored), on every core; see <see cref="Bf16Reference"/>.</summary>
+    public static void MultiplyBf16(ReadOnlySpan<float> a, ReadOnlySpan<ushort> b, Span<float> c, int m, int n, int k) =>
+        MultiplyBf16(a, b, c, m, n, k, Best, Environment.ProcessorCount);
+
+    internal static unsafe void MultiplyBf16(ReadOnlySpan<float> a, ReadOnlySpan<ushort> b, Span<float> c, int m, int n, int k, MicroKernel kernel, int threads)
+    {
+        CheckSizes(a.Length, b.Length, c.Length, m, n, k);
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            c[..(m * n)].Clear();
+            return;
+        }
+        if ((long)m * n * k < SerialWork) threads = 1;
+        fixed (float* pa = a, pc = c)
+        fixed (ushort* pb = b)
+            new PackedJob(pa, pb, pc, m, n, k, kernel, threads).Run();
+    }
+
     static (int Mr, int Nr) Shape(MicroKernel kernel) => kernel switch
     {
         MicroKernel.Vector512x8x48 => (8, 48),
@@ -89,6 +114,7 @@ public static partial class Gemm
     sealed unsafe class PackedJob
     {
         readonly float* a, b, c;
+        readonly ushort* bf16B;  // b in bfloat16 ([N,K], transB), widened while packing; b is null then
         readonly int m, n, k, mr, nr, threads, rowPanels, colParts;
         readonly bool transA, transB, accumulate;
         readonly MicroKernel kernel;
@@ -110,6 +136,9 @@ public static partial class Gemm
             compute = Compute;
             options = new ParallelOptions { MaxDegreeOfParallelism = threads };
         }
+
+        public PackedJob(float* a, ushort* bf16B, float* c, int m, int n, int k, MicroKernel kernel, int threads)
+            : this(a, null, c, m, n, k, false, true, false, kernel, threads) => this.bf16B = bf16B;
 
         public void Run()
         {
@@ -152,7 +181,8 @@ public static partial class Gemm
         {
             int j = j0 + panel * nr;
             float* dst = packedB + panel * nr * kc;
-            if (transB) PackTransposed(b + (nint)j * k + p0, k, kc, Math.Min(nr, j1 - j), nr, dst);
+            if (bf16B != null) PackTransposedBf16(bf16B + (nint)j * k + p0, k, kc, Math.Min(nr, j1 - j), nr, dst);
+            else if (transB) PackTransposed(b + (nint)j * k + p0, k, kc, Math.Min(nr, j1 - j), nr, dst);
             else PackRows(b + (nint)p0 * n + j, n, kc, Math.Min(nr, j1 - j), nr, dst);
         }
 
@@ -212,6 +242,27 @@ public static partial class Gemm
         for (int r = 0; r < W; r++)
             for (int q = p; q < kc; q++)
                 dst[q * W + r] = r < w ? src[r * ld + q] : 0;
+    }
+
+    // PackTransposed of bfloat16 values, widened: each 8x8 block is widened into a tile (in L1), then transposed.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void PackTransposedBf16(ushort* src, nint ld, int kc, int w, int W, float* dst)
+    {
+        int p = 0;
+        if (Avx2.IsSupported && w == W && W % 8 == 0)
+        {
+            float* tile = stackalloc float[64];
+            for (; p + 8 <= kc; p += 8)
+                for (int r = 0; r < W; r += 8)
+                {
+                    for (int i = 0; i < 8; i++)
+                        Avx.Store(tile + 8 * i, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(src + (r + i) * ld + p), 16).AsSingle());
+                    Transpose8x8(tile, 8, dst + p * W + r, W);
+                }
+        }
+        for (int r = 0; r < W; r++)
+            for (int q = p; q < kc; q++)
+                dst[q * W + r] = r < w ? Bf16.ToFloat(src[r * ld + q]) : 0;
     }
 
     // d[j*ldd + i] = s[i*ld + j] for an 8x8 block: unpack pairs, shuffle quads, swap 128-bit halves.

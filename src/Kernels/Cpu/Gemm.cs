@@ -20,6 +20,15 @@ public static partial class Gemm
             }
     }
 
+    /// <summary>c[M,N] = a[M,K] @ bᵀ for b [N,K] in bfloat16: b widened to float32, then <see cref="Reference"/>.</summary>
+    public static void Bf16Reference(ReadOnlySpan<float> a, ReadOnlySpan<ushort> b, Span<float> c, int m, int n, int k)
+    {
+        CheckSizes(a.Length, b.Length, c.Length, m, n, k);
+        var wide = new float[n * k];
+        Bf16.ToFloats(b[..(n * k)], wide);
+        Reference(a, wide, c, m, n, k, transA: false, transB: true, accumulate: false);
+    }
+
     internal static void CheckSizes(int aLength, int bLength, int cLength, int m, int n, int k)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"negative GEMM size {m}x{n}x{k}");

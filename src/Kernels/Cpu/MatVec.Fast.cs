@@ -1,6 +1,11 @@
 // Matrix-vector products for batch-1 decoding, fast path. Decoding one token reads every weight once, so
 // the kernels are built around the load stream: four rows at a time share each load of x (which stays in
-// L1), with independent accumulators per row so the FMA latency hides behind the loads.
+// L1), with independent accumulators per row so the FMA latency hides behind the loads. A quad of rows
+// is one contiguous run of memory, and so is a thread's whole range of rows; each step also prefetches the
+// lines PrefetchAhead bytes further along that run (up to the range's end). The hardware prefetcher stops
+// at every 4 KB page (a memory-mapped file has no huge pages) and ramps up again; the software prefetch
+// keeps misses in flight across those boundaries. (Measured on one core in thread CPU time on a loaded
+// machine, 110M shapes: the 4096x768 gate|up product went from 10 to 12-25 GB/s, the others unchanged.)
 //
 // bfloat16 rows are read without a separate widening pass: 32 bf16 values are loaded as 16 uint32 lanes;
 // the even elements are the low halves (lane << 16 is their float32) and the odd ones the high halves
@@ -11,10 +16,11 @@
 // x's own rounding, so results differ from the float32 kernel only by the summation order.
 //
 // FusedMatVec computes several products that share one input (q, k, v; gate, up) as one parallel step:
-// their rows are concatenated and cut into chunks of whole quads of rows, which the team's members claim.
+// their rows are concatenated and cut into chunks of whole 16-row units, which the team's members claim.
 
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DrICL.Kernels.Cpu;
 
@@ -23,15 +29,29 @@ public static unsafe partial class MatVec
     /// <summary>Rearranges x for the bf16 kernel: each full 32-wide block becomes its 16 even then 16 odd elements; the tail is copied.</summary>
     public static void PairUp(float* x, float* pairs, int cols)
     {
-        int full = cols / 32 * 32;
-        for (int p = 0; p < full; p += 32)
+        int full = cols / 32 * 32, p = 0;
+        if (Avx512F.IsSupported)
+        {
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var odd = even + Vector512<int>.One;
+            for (; p < full; p += 32)
+            {
+                var lo = Vector512.Load(x + p);
+                var hi = Vector512.Load(x + p + 16);
+                Avx512F.PermuteVar16x32x2(lo, even, hi).Store(pairs + p);
+                Avx512F.PermuteVar16x32x2(lo, odd, hi).Store(pairs + p + 16);
+            }
+        }
+        for (; p < full; p += 32)
             for (int i = 0; i < 16; i++)
             {
                 pairs[p + i] = x[p + 2 * i];
                 pairs[p + 16 + i] = x[p + 2 * i + 1];
             }
-        for (int p = full; p < cols; p++) pairs[p] = x[p];
+        for (; p < cols; p++) pairs[p] = x[p];
     }
+
+    const int PrefetchAhead = 8192;  // bytes; 2 KB to 16 KB measured alike
 
     /// <summary>y[r] = W[r,:] · x for rows [r0, r1). pairs is x after PairUp (read only for bf16 weights).</summary>
     public static void Rows(WeightMatrix w, float* x, float* pairs, float* y, int r0, int r1)
@@ -40,9 +60,9 @@ public static unsafe partial class MatVec
         if (Vector512.IsHardwareAccelerated)
         {
             if (w.Format == WeightFormat.F32)
-                for (; r + 4 <= r1; r += 4) F32Rows4(w, r, x, y + r);
+                for (; r + 4 <= r1; r += 4) F32Rows4(w, r, x, y + r, (byte*)w.F32Row(r1));
             else
-                for (; r + 4 <= r1; r += 4) Bf16Rows4(w, r, pairs, y + r);
+                for (; r + 4 <= r1; r += 4) Bf16Rows4(w, r, pairs, y + r, (byte*)w.Bf16Row(r1));
         }
         for (; r < r1; r++) y[r] = ScalarRow(w, r, x);
     }
@@ -63,14 +83,27 @@ public static unsafe partial class MatVec
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static byte* Prefetch4Lines(byte* ahead, byte* end)
+    {
+        if (ahead >= end || !Sse.IsSupported) return ahead;
+        Sse.Prefetch0(ahead);
+        Sse.Prefetch0(ahead + 64);
+        Sse.Prefetch0(ahead + 128);
+        Sse.Prefetch0(ahead + 192);
+        return ahead + 256;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void F32Rows4(WeightMatrix w, int r, float* x, float* y)
+    static void F32Rows4(WeightMatrix w, int r, float* x, float* y, byte* end)
     {
         int n = w.Cols, p = 0;
         float* w0 = w.F32Row(r), w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+        byte* ahead = (byte*)w0 + PrefetchAhead;  // 4 lines per step: the quad's own size (16n bytes) over its n/16 steps
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (; p + 16 <= n; p += 16)
         {
+            ahead = Prefetch4Lines(ahead, end);
             var xv = Vector512.Load(x + p);
             a0 = Vector512.FusedMultiplyAdd(Vector512.Load(w0 + p), xv, a0);
             a1 = Vector512.FusedMultiplyAdd(Vector512.Load(w1 + p), xv, a1);
@@ -86,15 +119,17 @@ public static unsafe partial class MatVec
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Bf16Rows4(WeightMatrix w, int r, float* pairs, float* y)
+    static void Bf16Rows4(WeightMatrix w, int r, float* pairs, float* y, byte* end)
     {
         int n = w.Cols, p = 0;
         ushort* w0 = w.Bf16Row(r), w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+        byte* ahead = (byte*)w0 + PrefetchAhead;  // 4 lines per step: the quad's own size (8n bytes) over its n/32 steps
         var high = Vector512.Create(0xFFFF0000u);
         Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default;
         Vector512<float> o0 = default, o1 = default, o2 = default, o3 = default;
         for (; p + 32 <= n; p += 32)
         {
+            ahead = Prefetch4Lines(ahead, end);
             var xe = Vector512.Load(pairs + p);
             var xo = Vector512.Load(pairs + p + 16);
             var u0 = Vector512.Load((uint*)(w0 + p));
@@ -151,16 +186,18 @@ public sealed unsafe class FusedMatVec : ITeamJob
     public void Run(ThreadTeam team)
     {
         if (anyBf16) MatVec.PairUp(x, pairs, weights[0].Cols);
-        int quads = (totalRows + 3) / 4;
-        team.Run(this, team.Size == 1 ? 1 : Math.Clamp(quads / MinQuadsPerChunk, 1, MaxChunks));
+        int units = (totalRows + Unit - 1) / Unit;
+        team.Run(this, team.Size == 1 ? 1 : Math.Clamp(units / MinUnitsPerChunk, 1, MaxChunks));
     }
 
-    const int MinQuadsPerChunk = 16, MaxChunks = 32;  // chunks of 64+ rows: enough to balance, few enough to claim cheaply
+    // Chunks are whole units of 16 rows, so two threads never write the same 64-byte line of y.
+    // Chunks of 64+ rows: enough to balance, few enough to claim cheaply.
+    const int Unit = 16, MinUnitsPerChunk = 4, MaxChunks = 32;
 
     public void Execute(int chunk, int chunks)
     {
-        int quads = (totalRows + 3) / 4;
-        int start = (int)((long)quads * chunk / chunks) * 4, end = Math.Min(totalRows, (int)((long)quads * (chunk + 1) / chunks) * 4);
+        int units = (totalRows + Unit - 1) / Unit;
+        int start = (int)((long)units * chunk / chunks) * Unit, end = Math.Min(totalRows, (int)((long)units * (chunk + 1) / chunks) * Unit);
         int offset = 0;
         for (int i = 0; i < weights.Length && start < end; i++)
         {

@@ -1,17 +1,21 @@
 using DrICL.Model.Tokenization;
-using Microsoft.ML.Tokenizers;
 
 namespace DrICL.Model.Inference;
 
 /// <summary>
 /// A conversation with a model under its chat template, kept as token ids: each user turn is the template's
 /// text for that turn (rendered after the history), encoded; each assistant turn is exactly the ids the model
-/// produced, closed with EOS when it stopped for another reason. The DecodeSession keeps the KV cache of the
+/// produced, closed with the template's end of turn (Llama 3's &lt;|eot_id|&gt;, else EOS) when it stopped for another
+/// reason than one of stopIds (StopTokens). The DecodeSession keeps the KV cache of the
 /// whole history, so a turn prefills only its own tokens. When the history no longer fits the context the
 /// oldest turns are dropped (then the cache is rebuilt once, since every position moves).
 /// </summary>
-public sealed class ChatSession(DecodeSession session, Tokenizer tokenizer, ChatTemplate template, string? system)
+public sealed class ChatSession(DecodeSession session, BpeTokenizer tokenizer, ChatTemplate template, string? system, IReadOnlySet<int> stopIds)
 {
+    readonly int endOfTurn = template.Format == ChatFormat.Llama3
+        ? tokenizer.TokenToId(StopTokens.EndOfTurn) ?? throw new ArgumentException($"the Llama 3 chat template needs {StopTokens.EndOfTurn}, which the tokenizer lacks")
+        : tokenizer.EosId;
+
     sealed record Turn(string User, string Assistant, int[] AssistantIds);
 
     readonly List<Turn> turns = [];
@@ -23,7 +27,7 @@ public sealed class ChatSession(DecodeSession session, Tokenizer tokenizer, Chat
 
     /// <summary>
     /// Sends a user message and yields the reply's ids as they are sampled (at most maxNewTokens, ending
-    /// at EOS). notice receives a line for each dropped turn. Throws ArgumentException when the message
+    /// at a stop id). notice receives a line for each dropped turn. Throws ArgumentException when the message
     /// alone does not fit the context.
     /// </summary>
     public IEnumerable<int> Send(string user, int maxNewTokens, Sampler sampler, Action<string> notice)
@@ -38,16 +42,17 @@ public sealed class ChatSession(DecodeSession session, Tokenizer tokenizer, Chat
         }
         if (ids.Length >= context) throw new ArgumentException($"the message is {ids.Length} tokens with the template, more than the context of {context} leaves room for");
         var reply = new List<int>();
-        foreach (int id in session.Generate(ids, Math.Min(maxNewTokens, context - ids.Length), sampler, tokenizer.EosId, cacheLast: true))
+        foreach (int id in session.Generate(ids, Math.Min(maxNewTokens, context - ids.Length), sampler, stopIds, cacheLast: true))
         {
             reply.Add(id);
             yield return id;
         }
-        string text = tokenizer.Decode(reply.ToArray(), skipSpecialTokens: true);
-        if (reply.Count == 0 || reply[^1] != tokenizer.EosId)
+        bool stopped = reply.Count > 0 && stopIds.Contains(reply[^1]);
+        string text = tokenizer.Decode(stopped ? reply[..^1].ToArray() : reply.ToArray(), skipSpecialTokens: true);
+        if (!stopped)
         {
-            reply.Add(tokenizer.EosId);
-            if (session.Cached.Count < context) session.Append(tokenizer.EosId);
+            reply.Add(endOfTurn);
+            if (session.Cached.Count < context) session.Append(endOfTurn);
         }
         turns.Add(new Turn(user, text, reply.ToArray()));
     }

@@ -153,7 +153,6 @@ public sealed unsafe class DecodeModel : IDisposable
         var U = new float[n * f];
         var S = new float[n * f];
         var lse = new float[heads * n];
-        float[]? wide = null, part = null;  // bf16 widening scratch, grown once
         for (int i = 0; i < n; i++) w.Embedding.ReadRow(tokens[i], X.AsSpan(i * c, c));
         var shape = new AttentionShape(1, n, past + n, heads, kvHeads, headDim, past);
         var mask = new AttentionMask(window);
@@ -161,9 +160,9 @@ public sealed unsafe class DecodeModel : IDisposable
         {
             var layer = w.Layers[l];
             RmsNorm.Forward(X, layer.InputNorm, XN, rstd, n, c, eps);
-            Project(XN, n, layer.Q, Q, ref wide, ref part);
-            Project(XN, n, layer.K, K, ref wide, ref part);
-            Project(XN, n, layer.V, V, ref wide, ref part);
+            Project(XN, n, layer.Q, Q);
+            Project(XN, n, layer.K, K);
+            Project(XN, n, layer.V, V);
             fixed (float* pq = Q, pk = K)
                 for (int i = 0; i < n; i++)
                 {
@@ -174,13 +173,13 @@ public sealed unsafe class DecodeModel : IDisposable
             V.CopyTo(values.AsSpan(CacheRow(l, past), n * kvWidth));
             FlashAttention.Forward(Q, keys.AsSpan(CacheRow(l, 0), (past + n) * kvWidth), values.AsSpan(CacheRow(l, 0), (past + n) * kvWidth),
                 A, lse, shape, mask);
-            Project(A, n, layer.O, Y, ref wide, ref part);
+            Project(A, n, layer.O, Y);
             TensorPrimitives.Add(X, Y, X);
             RmsNorm.Forward(X, layer.PostNorm, XN, rstd, n, c, eps);
-            Project(XN, n, layer.Gate, G, ref wide, ref part);
-            Project(XN, n, layer.Up, U, ref wide, ref part);
+            Project(XN, n, layer.Gate, G);
+            Project(XN, n, layer.Up, U);
             SwiGlu.Forward(G, U, S);
-            Project(S, n, layer.Down, Y, ref wide, ref part);
+            Project(S, n, layer.Down, Y);
             TensorPrimitives.Add(X, Y, X);
         }
         X.AsSpan((n - 1) * c, c).CopyTo(x);
@@ -215,27 +214,14 @@ public sealed unsafe class DecodeModel : IDisposable
         TensorPrimitives.Multiply(y, weight, y);
     }
 
-    // input: [T, cols] -> y: [T, rows] = input @ Wᵀ. bf16 weights are widened a block of rows at a time into
-    // scratch (reused across a prefill, so no large array is allocated and zeroed per projection).
-    static void Project(float[] input, int t, WeightMatrix weight, float[] y, ref float[]? wide, ref float[]? part)
+    // input: [T, cols] -> y: [T, rows] = input @ Wᵀ. bf16 weights are widened inside the GEMM's packing.
+    static void Project(float[] input, int t, WeightMatrix weight, float[] y)
     {
         int rows = weight.Rows, cols = weight.Cols;
         if (weight.Format == WeightFormat.F32)
-        {
             Gemm.Multiply(input.AsSpan(0, t * cols), new ReadOnlySpan<float>(weight.Data, rows * cols), y.AsSpan(0, t * rows), t, rows, cols, false, true, false);
-            return;
-        }
-        int block = Math.Min(rows, Math.Max(16, (1 << 21) / cols / 16 * 16));  // ~8 MB of widened weights per block: wide enough for the GEMM to run at speed
-        if (wide is null || wide.Length < block * cols) wide = GC.AllocateUninitializedArray<float>(block * cols);
-        if (part is null || part.Length < t * block) part = GC.AllocateUninitializedArray<float>(t * block);
-        var (w, p) = (wide, part);
-        for (int r0 = 0; r0 < rows; r0 += block)
-        {
-            int nr = Math.Min(block, rows - r0);
-            Parallel.For(0, nr, r => weight.ReadRow(r0 + r, w.AsSpan(r * cols, cols)));
-            Gemm.Multiply(input.AsSpan(0, t * cols), w.AsSpan(0, nr * cols), p.AsSpan(0, t * nr), t, nr, cols, false, true, false);
-            for (int i = 0; i < t; i++) p.AsSpan(i * nr, nr).CopyTo(y.AsSpan(i * rows + r0, nr));
-        }
+        else
+            Gemm.MultiplyBf16(input.AsSpan(0, t * cols), new ReadOnlySpan<ushort>(weight.Data, rows * cols), y.AsSpan(0, t * rows), t, rows, cols);
     }
 
     /// <summary>Attention of the current query over the cached positions; each chunk is a range of heads.</summary>

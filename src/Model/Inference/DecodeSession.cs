@@ -52,11 +52,11 @@ public sealed class DecodeSession(DecodeModel model)
     }
 
     /// <summary>
-    /// Prefills prompt and yields up to maxNewTokens sampled ids, ending after stopId. Every yielded id but the
+    /// Prefills prompt and yields up to maxNewTokens sampled ids, ending after any of stopIds. Every yielded id but the
     /// last is run through the model to get the next logits; cacheLast runs the last one too (a chat's next turn
     /// then starts right after it).
     /// </summary>
-    public IEnumerable<int> Generate(int[] prompt, int maxNewTokens, Sampler sampler, int? stopId = null, bool cacheLast = false)
+    public IEnumerable<int> Generate(int[] prompt, int maxNewTokens, Sampler sampler, IReadOnlySet<int>? stopIds = null, bool cacheLast = false)
     {
         Prefill(prompt);
         var prefill = Stats;
@@ -68,7 +68,7 @@ public sealed class DecodeSession(DecodeModel model)
             int next = sampler.Sample(model.Logits);
             clock.Stop();
             yield return next;
-            bool last = next == stopId || step == maxNewTokens - 1 || cached.Count == model.Context;
+            bool last = stopIds?.Contains(next) == true || step == maxNewTokens - 1 || cached.Count == model.Context;
             if (!last || (cacheLast && cached.Count < model.Context))
             {
                 clock.Start();

@@ -50,6 +50,30 @@ public class GemmTests
                 }
     }
 
+    // The bf16 path widens B while packing: the same shapes' edges (partial NR panels, K tails below 8, KC slices).
+    [TestCase(1, 1, 1)]
+    [TestCase(3, 17, 33)]
+    [TestCase(17, 3, 65)]
+    [TestCase(9, 49, 257)]
+    [TestCase(130, 97, 513)]
+    [TestCase(16, 900, 300)]
+    public void Bf16MatchesReference(int m, int n, int k)
+    {
+        var rng = new Random(m * 7919 + n * 31 + k);
+        var a = RandomArray(rng, m * k);
+        var b = new ushort[n * k];
+        Bf16.FromFloats(RandomArray(rng, n * k), b);
+        var expected = new float[m * n];
+        Gemm.Bf16Reference(a, b, expected, m, n, k);
+        foreach (var kernel in Enum.GetValues<MicroKernel>())
+            foreach (int threads in new[] { 1, 3 })
+            {
+                var actual = WithSentinel(new float[m * n]);
+                Gemm.MultiplyBf16(a, b, actual, m, n, k, kernel, threads);
+                AssertClose(expected, actual, $"bf16 {m}x{n}x{k} {kernel} threads={threads}");
+            }
+    }
+
     [Test]
     public void EmptyDepthClearsOrKeepsC()
     {

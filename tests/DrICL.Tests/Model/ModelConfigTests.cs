@@ -132,7 +132,9 @@ public class ModelConfigTests
     [TestCase("max_position_embeddings", null, "missing required field max_position_embeddings")]
     [TestCase("hidden_size", "\"32\"", "hidden_size is not an integer: \"32\"")]
     [TestCase("intermediate_size", "64.5", "intermediate_size is not an integer: 64.5")]
-    [TestCase("eos_token_id", "[2, 3]", "eos_token_id is not an integer")]
+    [TestCase("eos_token_id", "[2, 3.5]", "eos_token_id is not an integer or a list of integers")]
+    [TestCase("eos_token_id", "[]", "eos_token_id is not an integer or a list of integers")]
+    [TestCase("eos_token_id", "\"2\"", "eos_token_id is not an integer")]
     [TestCase("tie_word_embeddings", "1", "tie_word_embeddings is not a boolean")]
     [TestCase("sliding_window", "8", "sliding_window is set but llama has no sliding window")]
     [TestCase("torch_dtype", "\"int8\"", "unsupported torch_dtype 'int8'")]
@@ -141,6 +143,29 @@ public class ModelConfigTests
     {
         var e = Assert.Throws<ModelConfigException>(() => ModelConfig.Parse(LlamaWith(key, value), "bad/config.json"));
         Assert.That(e.Message, Does.StartWith($"bad/config.json: {problem}"));
+    }
+
+    [Test]
+    public void EosTokenIdMayBeAList()
+    {
+        // Llama 3.1 instruct: <|end_of_text|>, <|eom_id|>, <|eot_id|>. EosTokenId is the first; LoadEosTokenIds has all.
+        var c = ModelConfig.Parse(LlamaWith("eos_token_id", "[128001, 128008, 128009]"), "config.json");
+        Assert.That(c.EosTokenId, Is.EqualTo(128001));
+        string path = Path.Combine(Path.GetTempPath(), $"dricl-eos-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, LlamaWith("eos_token_id", "[128001, 128008, 128009]"));
+            Assert.That(ModelConfig.LoadEosTokenIds(path), Is.EqualTo(new[] { 128001, 128008, 128009 }));
+            File.WriteAllText(path, "{\"do_sample\": true}");
+            Assert.That(ModelConfig.LoadEosTokenIds(path), Is.Empty);
+            File.WriteAllText(path, "{\"eos_token_id\": [1, null]}");
+            var e = Assert.Throws<ModelConfigException>(() => ModelConfig.LoadEosTokenIds(path));
+            Assert.That(e.Message, Does.StartWith($"{path}: eos_token_id is not an integer or a list of integers"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Test]

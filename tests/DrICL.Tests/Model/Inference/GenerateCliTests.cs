@@ -22,6 +22,27 @@ public class GenerateCliTests
     }
 
     [Test]
+    public void StopsAtAnEosIdOfGenerationConfig()
+    {
+        using var expected = new SafetensorsFile(Fixtures.File("models", "tiny-llama-f32", "expected.safetensors"));
+        int[] prompt = Ints(expected, "generate.prompt"), greedy = Ints(expected, "generate.greedy");
+        int last = Enumerable.Range(1, greedy.Length - 1).First(i => !greedy[..i].Contains(greedy[i]));  // the first repeat-free id after the first
+        string folder = InferenceFolders.FixtureWithTokenizer("tiny-llama-f32", TinyTokenizers.OldStyle().ToJsonString());
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "generation_config.json"), $"{{\"eos_token_id\": [2, {greedy[last]}]}}");
+            var (exit, output, error) = CliRunner.Run("generate", "--model", folder, "--prompt-ids", string.Join(",", prompt),
+                "--max-tokens", greedy.Length.ToString(), "--temperature", "0", "--dtype", "f32", "--print-ids");
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(output.Trim(), Is.EqualTo(string.Join(",", greedy[..(last + 1)])));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Test]
     public void StreamsTextAndStopsAtAStopString()
     {
         string model = InferenceFolders.WithTokenizer;
