@@ -51,6 +51,8 @@ public sealed class SyntheticSuite(IReadOnlyList<ISyntheticFamily> families)
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxTokens);
         var random = new SplitMix64(SplitMix64.DeriveSeed(seed, $"train {index}"));
         var family = Families[(int)(index % Families.Count)];
+        if (curriculum is not null && curriculum.EndDifficulty > MaxDifficulty)
+            throw new ArgumentOutOfRangeException(nameof(curriculum), $"the curriculum ends at difficulty {curriculum.EndDifficulty}, beyond the suite's {MaxDifficulty}");
         var (maxShots, maxDifficulty) = curriculum?.At(index, totalEpisodes) ?? (int.MaxValue, MaxDifficulty);
         int difficulty = random.NextInt(maxDifficulty + 1);
         int shots = Math.Min(maxShots, maxTokens / MinDemonstrationTokens + 1);
@@ -90,24 +92,10 @@ public sealed class SyntheticSuite(IReadOnlyList<ISyntheticFamily> families)
         ArgumentOutOfRangeException.ThrowIfNegative(position);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
         var builder = new EpisodeBuilder(tokenizer, Template);
-        var inputIds = new int[rows * seq];
-        var labels = new int[rows * seq];
-        var demoIds = new int[rows * seq];
-        var segmentIds = new int[rows * seq];
-        var positionIds = new int[rows * seq];
-        Array.Fill(inputIds, ByteTokenizer.PadId);
-        Array.Fill(labels, TokenBatch.IgnoreIndex);
+        var episodes = new Episode[rows];
         for (int row = 0; row < rows; row++)
-        {
-            var episode = TrainingEpisode(position * rows + row, seed, builder, seq, curriculum, totalPositions * rows);
-            int at = row * seq;
-            episode.InputIds.CopyTo(inputIds, at);
-            episode.Labels.CopyTo(labels, at);
-            episode.DemoIds.CopyTo(demoIds, at);
-            episode.SegmentIds.CopyTo(segmentIds, at);
-            episode.PositionIds.CopyTo(positionIds, at);
-        }
-        return new TokenBatch(rows, seq, inputIds, labels, demoIds, segmentIds, positionIds);
+            episodes[row] = TrainingEpisode(position * rows + row, seed, builder, seq, curriculum, totalPositions * rows);
+        return TokenBatch.OneEpisodePerRow(episodes, seq);
     }
 
     internal static void CheckDifficulty(int difficulty)
