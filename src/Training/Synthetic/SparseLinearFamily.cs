@@ -34,6 +34,12 @@ public sealed class SparseLinearFamily : ISyntheticFamily
         return HeldOutExamples.Draw(this, Describe(weights), () => Example(random, weights), examples, queries);
     }
 
+    /// <summary>
+    /// Exact Bayes (see <see cref="ISyntheticFamily.Solve"/>): the posterior over every weight vector of every difficulty,
+    /// difficulties equally likely a priori (<see cref="SparseLinearPosterior.AnyDifficulty"/>).
+    /// </summary>
+    public string Solve(IReadOnlyList<TaskExample> demonstrations, string queryInput) => SparseLinearPosterior.AnyDifficulty.Solve(demonstrations, queryInput);
+
     public static void CheckDifficulty(int difficulty)
     {
         if (difficulty is < MinDifficulty or > MaxDifficulty)

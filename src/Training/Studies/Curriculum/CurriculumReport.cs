@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace DrICL.Training.Studies;
+
+/// <summary>The curriculum study's report.html and its findings, every number taken from <see cref="CurriculumResults"/>.</summary>
+public static class CurriculumReport
+{
+    const string Prior = "best without demonstrations", Optimal = "optimal learner", Threshold = "threshold";
+
+    public static StudyPage Page(CurriculumResults results, JsonObject meta)
+    {
+        var plan = results.Plan;
+        int[] steps = plan.EvaluationSteps;
+        var page = new StudyPage("Study: a curriculum over the number of non-zero weights");
+        page.Paragraph(string.Create(CultureInfo.InvariantCulture, $"A {plan.Model.Layers}-layer Llama (d={plan.Model.HiddenSize}, byte tokens) learns in-context sparse linear regression: " +
+            $"each episode has its own weight vector w over 4 coordinates, and {results.Shots} demonstrations \"x=y\" (x in {{-1,0,1}}^4 written \"+0-+\", y = w·x exact) before a query. " +
+            $"Trained {plan.Steps} steps of {plan.Rows} x {plan.Context} tokens per run, with the curriculum (one non-zero weight, then two, three, four, each for an equal share " +
+            $"of the first {plan.RampFraction * 100:F0}% of training, then four) and without it (four from the start); each arm once per training seed, sharing the seed's " +
+            $"initialization and data stream. Measured on held-out weight vectors (never trained on) with all four weights non-zero: the query loss every " +
+            $"{plan.Steps / Math.Max(1, plan.Evaluations)} steps and the final exact-match accuracy, scored from the logits (teacher-forced, equal to greedy decoding)."));
+        page.Heading("Findings").Paragraph(string.Join("\n\n", Findings(results)));
+
+        StudySeries Flat(string name, double loss) => new(name, [new StudyPoint(0, loss), new StudyPoint(plan.Steps, loss)], Dashed: true);
+        page.Chart("loss", "Held-out query loss at the full difficulty", "training step", "loss (nats)",
+            [.. CurriculumResults.Arms.Select(arm => new StudySeries(arm, [.. steps.Select((step, e) => StudyPoint.Of(step, results.CurveAt(arm, e)))])),
+             Flat(Prior, results.PriorLoss), Flat(Threshold, results.Threshold), Flat(Optimal, results.OptimalLoss)]);
+        page.Chart("shots", "Final accuracy by shots (full difficulty)", "shots before the answer", "exact match",
+            [.. CurriculumResults.Arms.Select(arm => new StudySeries(arm, [.. Enumerable.Range(0, results.Shots + 1).Select(k => StudyPoint.Of(k, results.AccuracyByShots(arm, k)))])),
+             new StudySeries(Optimal, [.. Enumerable.Range(0, results.Shots + 1).Select(k => StudyPoint.Of(k, results.OptimalAccuracyByShots(k)))], Dashed: true)],
+            categoricalX: true);
+        page.Note("Bars and brackets: 95% two-stage bootstrap intervals (training seeds, then held-out items within each). Dashed: the optimal learner " +
+            "(the exact posterior over weight vectors), its loss without demonstrations, and the threshold between them.");
+
+        page.Table(["arm", "runs reaching the threshold", "steps to the threshold", string.Create(CultureInfo.InvariantCulture, $"final accuracy ({results.Shots} shots)"), "final query loss"],
+            [.. CurriculumResults.Arms.Select(arm => (IReadOnlyList<string>)[arm, $"{results.StepsTo(arm).Count(s => s is not null)} of {results.Runs[arm].Length}",
+                results.StepsToThreshold(arm).ToString(), results.FinalAccuracy(arm).ToString(), results.FinalLoss(arm).ToString()]),
+             [Optimal, "", "", results.OptimalAccuracyByShots(results.Shots).ToString(), string.Create(CultureInfo.InvariantCulture, $"{results.OptimalLoss:F3}")],
+             ["curriculum − none (paired)", "", results.StepsDifference.ToSignedString(), results.AccuracyDifference.ToSignedString(), results.LossDifference.ToSignedString()]]);
+        return page.Meta(meta);
+    }
+
+    /// <summary>What the run shows, one sentence group per line, for the log and the report.</summary>
+    public static List<string> Findings(CurriculumResults results)
+    {
+        int runs = results.Runs[CurriculumResults.None].Length;
+        var lines = new List<string>
+        {
+            string.Create(CultureInfo.InvariantCulture, $"Threshold: a held-out query loss of {results.Threshold:F3} nats, {results.Plan.ThresholdFraction * 100:F0}% of the way from the optimal learner's loss " +
+                $"without demonstrations ({results.PriorLoss:F3}: the best any model does without learning in context) to its loss after {results.Shots} shots ({results.OptimalLoss:F3})."),
+        };
+        foreach (var arm in CurriculumResults.Arms)
+        {
+            int reached = results.StepsTo(arm).Count(s => s is not null);
+            var loss = results.FinalLoss(arm);
+            string inContext = loss.High < results.PriorLoss ? "below the best loss without demonstrations: it learns in context"
+                : loss.Low > results.PriorLoss ? "above the best loss without demonstrations: it has not learned in context at this budget"
+                : "not distinguishable from the best loss without demonstrations: no in-context learning is shown at this budget";
+            string censored = reached < runs ? string.Create(CultureInfo.InvariantCulture, $" (a run that never reached it counts as its {results.Plan.Steps} steps, so this is a lower bound)") : "";
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{arm}: reached the threshold in {reached} of {runs} runs, after {results.StepsToThreshold(arm)} steps{censored}" +
+                $"; final accuracy {results.FinalAccuracy(arm)}, final query loss {loss}, {inContext}."));
+        }
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"The optimal learner answers {results.OptimalAccuracyByShots(results.Shots)} after {results.Shots} shots and {results.OptimalAccuracyByShots(0)} without any."));
+        var steps = results.StepsDifference;
+        var accuracy = results.AccuracyDifference;
+        bool anyReached = CurriculumResults.Arms.Any(arm => results.StepsTo(arm).Any(s => s is not null));
+        string stepsVerdict = anyReached ? Verdict(steps, "the curriculum reaches it sooner", "the curriculum reaches it later")
+            : "no run of either arm reached the threshold, so the steps cannot be compared";
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"Paired curriculum − none: steps to the threshold {steps.ToSignedString()} ({stepsVerdict}); " +
+            $"final accuracy {accuracy.ToSignedString()} ({Verdict(accuracy, "the curriculum ends less accurate", "the curriculum ends more accurate")}); " +
+            $"final loss {results.LossDifference.ToSignedString()}."));
+        return lines;
+
+        string Verdict(Interval difference, string below, string above) =>
+            difference.BelowZero ? $"{below}, the interval excludes zero" : difference.AboveZero ? $"{above}, the interval excludes zero"
+            : $"not settled by {runs} seeds: the interval holds zero";
+    }
+}
