@@ -17,7 +17,7 @@ public sealed class SparseLinearFamily : ISyntheticFamily
     public const int Dimension = 4;
     public const int MinDifficulty = 1;
     public const int MaxDifficulty = Dimension;
-    public static IReadOnlyList<int> WeightValues { get; } = [-1, 1];
+    public static IReadOnlyList<int> WeightValues { get; } = [-2, -1, 1, 2];
 
     /// <summary>The largest |y|: every coordinate non-zero with the largest weight.</summary>
     public static int MaxOutput => Dimension * WeightValues.Max(Math.Abs);

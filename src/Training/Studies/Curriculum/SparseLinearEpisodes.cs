@@ -27,7 +27,7 @@ public sealed class SparseLinearEpisodes
         Context = context;
         int demonstrations = (context - 1 - Family.Instruction.Length) / MaxDemonstrationTokens;
         if (demonstrations < 2)
-            throw new ArgumentOutOfRangeException(nameof(context), $"a context of {context} tokens holds fewer than one sparse-linear demonstration and a query ({MaxDemonstrationTokens} tokens each after {1 + Family.Instruction.Length})");
+            throw new ArgumentException($"--context {context} holds no sparse-linear demonstration and query: each takes {MaxDemonstrationTokens} tokens after the {1 + Family.Instruction.Length} of BOS and the instruction");
         Shots = demonstrations - 1;
     }
 
