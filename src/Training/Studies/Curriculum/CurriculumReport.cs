@@ -6,7 +6,7 @@ namespace DrICL.Training.Studies;
 /// <summary>The curriculum study's report.html and its findings, every number taken from <see cref="CurriculumResults"/>.</summary>
 public static class CurriculumReport
 {
-    const string Prior = "best without demonstrations", Optimal = "optimal learner", Threshold = "threshold";
+    const string Threshold = "threshold: best without demonstrations", Optimal = "optimal learner";
 
     public static StudyPage Page(CurriculumResults results, JsonObject meta)
     {
@@ -24,13 +24,13 @@ public static class CurriculumReport
         StudySeries Flat(string name, double loss) => new(name, [new StudyPoint(0, loss), new StudyPoint(plan.Steps, loss)], Dashed: true);
         page.Chart("loss", "Held-out query loss at the full difficulty", "training step", "loss (nats)",
             [.. CurriculumResults.Arms.Select(arm => new StudySeries(arm, [.. steps.Select((step, e) => StudyPoint.Of(step, results.CurveAt(arm, e)))])),
-             Flat(Prior, results.PriorLoss), Flat(Threshold, results.Threshold), Flat(Optimal, results.OptimalLoss)]);
+             Flat(Threshold, results.Threshold), Flat(Optimal, results.OptimalLoss)]);
         page.Chart("shots", "Final accuracy by shots (full difficulty)", "shots before the answer", "exact match",
             [.. CurriculumResults.Arms.Select(arm => new StudySeries(arm, [.. Enumerable.Range(0, results.Shots + 1).Select(k => StudyPoint.Of(k, results.AccuracyByShots(arm, k)))])),
              new StudySeries(Optimal, [.. Enumerable.Range(0, results.Shots + 1).Select(k => StudyPoint.Of(k, results.OptimalAccuracyByShots(k)))], Dashed: true)],
             categoricalX: true);
         page.Note("Bars and brackets: 95% two-stage bootstrap intervals (training seeds, then held-out items within each). Dashed: the optimal learner " +
-            "(the exact posterior over weight vectors), its loss without demonstrations, and the threshold between them.");
+            "(the exact posterior over weight vectors) with all the shots, and without any: the loss threshold.");
 
         page.Table(["arm", "runs reaching the threshold", "steps to the threshold", string.Create(CultureInfo.InvariantCulture, $"final accuracy ({results.Shots} shots)"), "final query loss"],
             [.. CurriculumResults.Arms.Select(arm => (IReadOnlyList<string>)[arm, $"{results.StepsTo(arm).Count(s => s is not null)} of {results.Runs[arm].Length}",
@@ -46,19 +46,20 @@ public static class CurriculumReport
         int runs = results.Runs[CurriculumResults.None].Length;
         var lines = new List<string>
         {
-            string.Create(CultureInfo.InvariantCulture, $"Threshold: a held-out query loss of {results.Threshold:F3} nats, {results.Plan.ThresholdFraction * 100:F0}% of the way from the optimal learner's loss " +
-                $"without demonstrations ({results.PriorLoss:F3}: the best any model does without learning in context) to its loss after {results.Shots} shots ({results.OptimalLoss:F3})."),
+            string.Create(CultureInfo.InvariantCulture, $"Threshold: a mean held-out query loss of {results.Threshold:F3} nats, the optimal learner's loss on these queries without demonstrations " +
+                $"(the family's prior predictive P(y | x)): no model gets lower without using the demonstrations, so the steps to reach it are the steps to start learning in context. " +
+                $"With all {results.Shots} shots the optimal learner's loss is {results.OptimalLoss:F3}."),
         };
         foreach (var arm in CurriculumResults.Arms)
         {
             int reached = results.StepsTo(arm).Count(s => s is not null);
-            var loss = results.FinalLoss(arm);
-            string inContext = loss.High < results.PriorLoss ? "below the best loss without demonstrations: it learns in context"
-                : loss.Low > results.PriorLoss ? "above the best loss without demonstrations: it has not learned in context at this budget"
-                : "not distinguishable from the best loss without demonstrations: no in-context learning is shown at this budget";
+            var below = results.LossBelowPrior(arm);
+            string inContext = below.BelowZero ? "below the threshold: it uses the demonstrations (learns in context)"
+                : below.AboveZero ? "above the threshold: it has not learned in context at this budget"
+                : "not distinguishable from the threshold: no in-context learning is shown at this budget";
             string censored = reached < runs ? string.Create(CultureInfo.InvariantCulture, $" (a run that never reached it counts as its {results.Plan.Steps} steps, so this is a lower bound)") : "";
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"{arm}: reached the threshold in {reached} of {runs} runs, after {results.StepsToThreshold(arm)} steps{censored}" +
-                $"; final accuracy {results.FinalAccuracy(arm)}, final query loss {loss}, {inContext}."));
+                $"; final accuracy {results.FinalAccuracy(arm)}, final query loss {results.FinalLoss(arm)}, {below.ToSignedString()} from the threshold item by item, {inContext}."));
         }
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"The optimal learner answers {results.OptimalAccuracyByShots(results.Shots)} after {results.Shots} shots and {results.OptimalAccuracyByShots(0)} without any."));
         var steps = results.StepsDifference;

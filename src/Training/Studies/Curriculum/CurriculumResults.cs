@@ -12,15 +12,15 @@ public sealed class CurriculumResults
     public const string None = "none", WithCurriculum = "curriculum";
     public static IReadOnlyList<string> Arms { get; } = [None, WithCurriculum];
 
-    public CurriculumResults(CurriculumPlan plan, int shots, AnswerScore[][][] optimal, IReadOnlyDictionary<string, CurriculumRun[]> runs)
+    public CurriculumResults(CurriculumPlan plan, int shots, AnswerScore[][][] optimal, double[][] priorLoss, IReadOnlyDictionary<string, CurriculumRun[]> runs)
     {
         Plan = plan;
         Shots = shots;
         Optimal = optimal;
         Runs = runs;
-        PriorLoss = optimal.SelectMany(seed => seed.Select(item => item[0].Loss)).Average();
+        PriorQueryLoss = priorLoss;
+        PriorLoss = priorLoss.SelectMany(seed => seed).Average();
         OptimalLoss = optimal.SelectMany(seed => seed.Select(item => item[^1].Loss)).Average();
-        Threshold = PriorLoss - plan.ThresholdFraction * (PriorLoss - OptimalLoss);
     }
 
     public CurriculumPlan Plan { get; }
@@ -28,13 +28,17 @@ public sealed class CurriculumResults
     /// <summary>The optimal learner's scores [seed][item][demonstration].</summary>
     public AnswerScore[][][] Optimal { get; }
     public IReadOnlyDictionary<string, CurriculumRun[]> Runs { get; }
+    /// <summary>The optimal learner's query loss without demonstrations [seed][item].</summary>
+    public double[][] PriorQueryLoss { get; }
 
-    /// <summary>The optimal learner's loss without demonstrations: the best any learner does without learning in context.</summary>
+    /// <summary>
+    /// The loss threshold: the optimal learner's mean query loss without demonstrations, the best any model does on these
+    /// queries without using the demonstrations. A model below it has learned in context.
+    /// </summary>
     public double PriorLoss { get; }
+    public double Threshold => PriorLoss;
     /// <summary>The optimal learner's loss on the query after all the shots.</summary>
     public double OptimalLoss { get; }
-    /// <summary><see cref="PriorLoss"/> − ThresholdFraction × (PriorLoss − OptimalLoss): below it, a model learns in context.</summary>
-    public double Threshold { get; }
 
     /// <summary>Steps to the threshold per seed, null where the run never reached it.</summary>
     public int?[] StepsTo(string arm) => [.. Runs[arm].Select(run => run.StepsTo(Threshold, Plan.EvaluationSteps))];
@@ -58,6 +62,9 @@ public sealed class CurriculumResults
     public Interval AccuracyByShots(string arm, int shots) => Bootstrap.Mean(Final(arm, Accuracy, shots));
     public Interval OptimalAccuracyByShots(int shots) => Bootstrap.Mean(OptimalAt(Accuracy, shots));
 
+    /// <summary>The arm's final query loss minus the best loss without demonstrations, item by item: below zero, it learns in context.</summary>
+    public Interval LossBelowPrior(string arm) => Bootstrap.PairedDifference(Final(arm, Loss, Shots), PriorQueryLoss);
+
     /// <summary>curriculum − none on the same seeds and items.</summary>
     public Interval StepsDifference => Bootstrap.PairedDifference(CensoredSteps(WithCurriculum), CensoredSteps(None));
     public Interval AccuracyDifference => Bootstrap.PairedDifference(Final(WithCurriculum, Accuracy, Shots), Final(None, Accuracy, Shots));
@@ -74,6 +81,7 @@ public sealed class CurriculumResults
                 ["reached_threshold"] = StepsTo(arm).Count(steps => steps is not null),
                 ["final_accuracy"] = FinalAccuracy(arm).ToJson(),
                 ["final_loss"] = FinalLoss(arm).ToJson(),
+                ["final_loss_minus_threshold"] = LossBelowPrior(arm).ToJson(),
                 ["curve"] = new JsonArray([.. evaluationSteps.Select((step, e) => (JsonNode)new JsonObject { ["step"] = step, ["loss"] = CurveAt(arm, e).ToJson() })]),
                 ["accuracy_by_shots"] = new JsonArray([.. Enumerable.Range(0, Shots + 1).Select(k => (JsonNode)AccuracyByShots(arm, k).ToJson())]),
                 ["per_seed"] = new JsonArray([.. Runs[arm].Select((run, seed) => (JsonNode)new JsonObject
@@ -83,6 +91,7 @@ public sealed class CurriculumResults
                     ["curve"] = new JsonArray([.. run.Curve.Select(losses => (JsonNode)Math.Round(losses.Average(), 5))]),
                     ["query_loss"] = new JsonArray([.. run.Final.Select(item => (JsonNode)Math.Round(item[^1].Loss, 5))]),
                     ["query_correct"] = new JsonArray([.. run.Final.Select(item => (JsonNode)(item[^1].Correct ? 1 : 0))]),
+                    ["query_loss_without_demonstrations"] = new JsonArray([.. PriorQueryLoss[seed].Select(loss => (JsonNode)Math.Round(loss, 5))]),
                     ["training_loss"] = new JsonArray([.. run.Training.Select(step => (JsonNode)Math.Round(step.Loss, 5))]),
                 })]),
             };
@@ -95,10 +104,8 @@ public sealed class CurriculumResults
             ["threshold"] = new JsonObject
             {
                 ["loss"] = Threshold,
-                ["fraction"] = Plan.ThresholdFraction,
-                ["prior_loss"] = PriorLoss,
                 ["optimal_loss"] = OptimalLoss,
-                ["rule"] = "prior_loss - fraction * (prior_loss - optimal_loss): the optimal learner's loss without demonstrations, moved that fraction toward its loss with all the shots",
+                ["rule"] = "the optimal learner's mean query loss without demonstrations (the prior predictive P(y | x)): the lowest loss a model gets on these queries without using the demonstrations, so reaching it means learning in context",
             },
             ["optimal_learner"] = new JsonObject
             {

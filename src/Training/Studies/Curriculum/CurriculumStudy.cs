@@ -31,6 +31,7 @@ public static class CurriculumStudy
             .Select(i => episodes.Evaluation(SplitMix64.DeriveSeed(options.BaseSeed, $"evaluation {seed.Index}"), i)).ToArray()).ToArray();
         var posterior = new SparseLinearPosterior([SparseLinearFamily.MaxDifficulty]);
         var optimal = items.Select(perSeed => OptimalLearnerScores.Score(posterior, perSeed)).ToArray();
+        var priorLoss = items.Select(perSeed => OptimalLearnerScores.PriorLoss(posterior, perSeed)).ToArray();
         var curriculum = episodes.Curriculum(plan.RampFraction);
 
         long parameters = ModelInit.Random(plan.Model, device, seeds[0].Model).ParameterCount;
@@ -53,7 +54,7 @@ public static class CurriculumStudy
             seconds[arm] = Math.Round(watch.Elapsed.TotalSeconds, 1);
         }
 
-        var results = new CurriculumResults(plan, episodes.Shots, optimal, runs);
+        var results = new CurriculumResults(plan, episodes.Shots, optimal, priorLoss, runs);
         var meta = new JsonObject
         {
             ["model"] = $"Llama, {plan.Model.Layers} layers, d={plan.Model.HiddenSize}, {plan.Model.Heads} heads, MLP {plan.Model.IntermediateSize}, byte vocabulary",
