@@ -34,9 +34,9 @@ public static class CurriculumReport
 
         page.Table(["arm", "runs reaching the threshold", "steps to the threshold", string.Create(CultureInfo.InvariantCulture, $"final accuracy ({results.Shots} shots)"), "final query loss"],
             [.. CurriculumResults.Arms.Select(arm => (IReadOnlyList<string>)[arm, $"{results.StepsTo(arm).Count(s => s is not null)} of {results.Runs[arm].Length}",
-                results.StepsToThreshold(arm).ToString(), results.FinalAccuracy(arm).ToString(), results.FinalLoss(arm).ToString()]),
+                Steps(results.StepsToThreshold(arm)), results.FinalAccuracy(arm).ToString(), results.FinalLoss(arm).ToString()]),
              [Optimal, "", "", results.OptimalAccuracyByShots(results.Shots).ToString(), string.Create(CultureInfo.InvariantCulture, $"{results.OptimalLoss:F3}")],
-             ["curriculum − none (paired)", "", results.StepsDifference.ToSignedString(), results.AccuracyDifference.ToSignedString(), results.LossDifference.ToSignedString()]]);
+             ["curriculum − none (paired)", "", Steps(results.StepsDifference, signed: true), results.AccuracyDifference.ToSignedString(), results.LossDifference.ToSignedString()]]);
         return page.Meta(meta);
     }
 
@@ -58,7 +58,7 @@ public static class CurriculumReport
                 : below.AboveZero ? "above the threshold: it has not learned in context at this budget"
                 : "not distinguishable from the threshold: no in-context learning is shown at this budget";
             string censored = reached < runs ? string.Create(CultureInfo.InvariantCulture, $" (a run that never reached it counts as its {results.Plan.Steps} steps, so this is a lower bound)") : "";
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{arm}: reached the threshold in {reached} of {runs} runs, after {results.StepsToThreshold(arm)} steps{censored}" +
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{arm}: reached the threshold in {reached} of {runs} runs, after {Steps(results.StepsToThreshold(arm))} steps{censored}" +
                 $"; final accuracy {results.FinalAccuracy(arm)}, final query loss {results.FinalLoss(arm)}, {below.ToSignedString()} from the threshold item by item, {inContext}."));
         }
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"The optimal learner answers {results.OptimalAccuracyByShots(results.Shots)} after {results.Shots} shots and {results.OptimalAccuracyByShots(0)} without any."));
@@ -67,7 +67,7 @@ public static class CurriculumReport
         bool anyReached = CurriculumResults.Arms.Any(arm => results.StepsTo(arm).Any(s => s is not null));
         string stepsVerdict = anyReached ? Verdict(steps, "the curriculum reaches it sooner", "the curriculum reaches it later")
             : "no run of either arm reached the threshold, so the steps cannot be compared";
-        lines.Add(string.Create(CultureInfo.InvariantCulture, $"Paired curriculum − none: steps to the threshold {steps.ToSignedString()} ({stepsVerdict}); " +
+        lines.Add(string.Create(CultureInfo.InvariantCulture, $"Paired curriculum − none: steps to the threshold {Steps(steps, signed: true)} ({stepsVerdict}); " +
             $"final accuracy {accuracy.ToSignedString()} ({Verdict(accuracy, "the curriculum ends less accurate", "the curriculum ends more accurate")}); " +
             $"final loss {results.LossDifference.ToSignedString()}."));
         return lines;
@@ -75,5 +75,12 @@ public static class CurriculumReport
         string Verdict(Interval difference, string below, string above) =>
             difference.BelowZero ? $"{below}, the interval excludes zero" : difference.AboveZero ? $"{above}, the interval excludes zero"
             : $"not settled by {runs} seeds: the interval holds zero";
+    }
+
+    /// <summary>A step count's interval in whole steps: "850 [600, 1100]", or "+250 [-100, +600]" for a difference.</summary>
+    static string Steps(Interval steps, bool signed = false)
+    {
+        string format = signed ? "+0;-0;0" : "0";
+        return string.Create(CultureInfo.InvariantCulture, $"{steps.Estimate.ToString(format, CultureInfo.InvariantCulture)} [{steps.Low.ToString(format, CultureInfo.InvariantCulture)}, {steps.High.ToString(format, CultureInfo.InvariantCulture)}]");
     }
 }
