@@ -62,9 +62,12 @@ public sealed class SparseLinearPosterior
         return SparseLinearFamily.Answer(best - SparseLinearFamily.MaxOutput);
     }
 
-    /// <summary>-log P(expected answer | demonstrations, query input), in nats: the optimal learner's loss on one query.</summary>
+    /// <summary>
+    /// -log P(expected answer | demonstrations, query input), in nats: the optimal learner's loss on one query (written
+    /// 0 - log so that a certain answer costs +0, not -0).
+    /// </summary>
     public double Loss(IReadOnlyList<TaskExample> demonstrations, TaskExample query) =>
-        -Math.Log(Predictive(demonstrations, query.Input)[ParseAnswer(query.Output) + SparseLinearFamily.MaxOutput]);
+        0 - Math.Log(Predictive(demonstrations, query.Input)[ParseAnswer(query.Output) + SparseLinearFamily.MaxOutput]);
 
     static int ParseAnswer(string text) => int.Parse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using DrICL.Training.Synthetic;
 
 namespace DrICL.Training.Studies;
 
@@ -7,6 +8,7 @@ namespace DrICL.Training.Studies;
 public static class CurriculumReport
 {
     const string Threshold = "threshold: best without demonstrations", Optimal = "optimal learner";
+    const int D = SparseLinearFamily.Dimension;
 
     public static StudyPage Page(CurriculumResults results, JsonObject meta)
     {
@@ -14,10 +16,11 @@ public static class CurriculumReport
         int[] steps = plan.EvaluationSteps;
         var page = new StudyPage("Study: a curriculum over the number of non-zero weights");
         page.Paragraph(string.Create(CultureInfo.InvariantCulture, $"A {plan.Model.Layers}-layer Llama (d={plan.Model.HiddenSize}, byte tokens) learns in-context sparse linear regression: " +
-            $"each episode has its own weight vector w over 4 coordinates, and {results.Shots} demonstrations \"x=y\" (x in {{-1,0,1}}^4 written \"+0-+\", y = w·x exact) before a query. " +
-            $"Trained {plan.Steps} steps of {plan.Rows} x {plan.Context} tokens per run, with the curriculum (one non-zero weight, then two, three, four, each for an equal share " +
-            $"of the first {plan.RampFraction * 100:F0}% of training, then four) and without it (four from the start); each arm once per training seed, sharing the seed's " +
-            $"initialization and data stream. Measured on held-out weight vectors (never trained on) with all four weights non-zero: the query loss every " +
+            $"each episode has its own weight vector w over {D} coordinates, and {results.Shots} demonstrations \"x=y\" (x in {{-1,0,1}}^{D} written one character a coordinate, " +
+            $"y = w·x exact) before a query. Trained {plan.Steps} steps of {plan.Rows} x {plan.Context} tokens per run, with the curriculum (every episode at the current number " +
+            $"of non-zero weights, from {SparseLinearFamily.MinDifficulty} up to {D}, each level for an equal share of the first {plan.RampFraction * 100:F0}% of training, then {D}) " +
+            $"and without it ({D} from the start); each arm once per training seed, sharing the seed's initialization and data stream. " +
+            $"Measured on held-out weight vectors (never trained on) with all {D} weights non-zero: the query loss every " +
             $"{plan.Steps / Math.Max(1, plan.Evaluations)} steps and the final exact-match accuracy, scored from the logits (teacher-forced, equal to greedy decoding)."));
         page.Heading("Findings").Paragraph(string.Join("\n\n", Findings(results)));
 
