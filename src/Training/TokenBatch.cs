@@ -1,3 +1,5 @@
+using DrICL.Training.Data;
+
 namespace DrICL.Training;
 
 /// <summary>
@@ -9,6 +11,35 @@ namespace DrICL.Training;
 public sealed record TokenBatch(int Batch, int Seq, int[] InputIds, int[] Labels, int[] DemoIds, int[] SegmentIds, int[] PositionIds, int[]? SequenceIds = null)
 {
     public const int IgnoreIndex = -100;
+
+    /// <summary>
+    /// One episode per row of <paramref name="seq"/> tokens, each from the row's start, padded with id 0, label -100 and
+    /// demo, segment and position 0 (padding after an episode changes nothing before it under the causal mask).
+    /// </summary>
+    public static TokenBatch OneEpisodePerRow(IReadOnlyList<Episode> episodes, int seq)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seq);
+        int rows = episodes.Count;
+        var inputIds = new int[rows * seq];
+        var labels = new int[rows * seq];
+        var demoIds = new int[rows * seq];
+        var segmentIds = new int[rows * seq];
+        var positionIds = new int[rows * seq];
+        Array.Fill(inputIds, ByteTokenizer.PadId);
+        Array.Fill(labels, IgnoreIndex);
+        for (int row = 0; row < rows; row++)
+        {
+            var episode = episodes[row];
+            if (episode.Length > seq) throw new ArgumentException($"episode {row} holds {episode.Length} tokens, more than the row's {seq}", nameof(episodes));
+            int at = row * seq;
+            episode.InputIds.CopyTo(inputIds, at);
+            episode.Labels.CopyTo(labels, at);
+            episode.DemoIds.CopyTo(demoIds, at);
+            episode.SegmentIds.CopyTo(segmentIds, at);
+            episode.PositionIds.CopyTo(positionIds, at);
+        }
+        return new TokenBatch(rows, seq, inputIds, labels, demoIds, segmentIds, positionIds);
+    }
 
     public void Validate()
     {

@@ -11,10 +11,12 @@ namespace DrICL.Training.Studies;
 /// </summary>
 public static class StudyTraining
 {
-    public static List<StepRecord> Train(Transformer model, IObjective objective, Func<long, TokenBatch> batches, int steps, float learningRate)
+    /// <summary>Trains <paramref name="steps"/> steps; <paramref name="onStep"/> sees each one as it completes (where a study evaluates during training).</summary>
+    public static List<StepRecord> Train(Transformer model, IObjective objective, Func<long, TokenBatch> batches, int steps, float learningRate,
+        Action<StepRecord>? onStep = null)
     {
         var schedule = LearningRateSchedule.Parse("cosine", learningRate, warmup: Math.Max(1, steps / 15), total: steps);
         var options = new TrainerOptions(steps, schedule) { AdamW = new AdamWConfig(learningRate, 0.9f, 0.98f, 5e-8f, 1e-4f) };
-        return new Trainer(model, objective, batches, options).Run();
+        return new Trainer(model, objective, batches, options).Run(onStep);
     }
 }

@@ -5,9 +5,11 @@ namespace DrICL.Training.Synthetic;
 /// <see cref="RampFraction"/> of training, the number of demonstrations per episode grows linearly from
 /// <see cref="StartShots"/> to <see cref="EndShots"/> and the highest difficulty from <see cref="StartDifficulty"/> to
 /// <see cref="EndDifficulty"/> (each level holding an equal share of the ramp); after the ramp both stay at their end
-/// values. Episodes still draw their difficulty uniformly up to the current highest, so easy tasks are never forgotten,
-/// and never hold more demonstrations than fit. Set EndShots to about what fits in the context: beyond that the ramp
-/// reaches full episodes early.
+/// values. The suite's episodes still draw their difficulty uniformly up to the current highest, so easy tasks are never
+/// forgotten, and never hold more demonstrations than fit. Set EndShots to about what fits in the context: beyond that
+/// the ramp reaches full episodes early. Difficulty levels are the family's: the suite's run from 0 to
+/// <see cref="SyntheticSuite.MaxDifficulty"/> (the defaults), a family with its own range (such as
+/// <see cref="SparseLinearFamily"/>) gives its bounds, and whoever samples checks them.
 /// </summary>
 public sealed record Curriculum(double RampFraction, int StartShots, int EndShots, int StartDifficulty = 0, int EndDifficulty = SyntheticSuite.MaxDifficulty)
 {
@@ -17,10 +19,10 @@ public sealed record Curriculum(double RampFraction, int StartShots, int EndShot
         : throw new ArgumentOutOfRangeException(nameof(StartShots), $"episodes need at least one demonstration, got {StartShots}");
     public int EndShots { get; } = EndShots >= StartShots ? EndShots
         : throw new ArgumentOutOfRangeException(nameof(EndShots), $"end shots {EndShots} is below start shots {StartShots}");
-    public int StartDifficulty { get; } = StartDifficulty is >= 0 and <= SyntheticSuite.MaxDifficulty ? StartDifficulty
-        : throw new ArgumentOutOfRangeException(nameof(StartDifficulty), $"difficulty must be in [0, {SyntheticSuite.MaxDifficulty}], got {StartDifficulty}");
-    public int EndDifficulty { get; } = EndDifficulty >= StartDifficulty && EndDifficulty <= SyntheticSuite.MaxDifficulty ? EndDifficulty
-        : throw new ArgumentOutOfRangeException(nameof(EndDifficulty), $"end difficulty must be in [{StartDifficulty}, {SyntheticSuite.MaxDifficulty}], got {EndDifficulty}");
+    public int StartDifficulty { get; } = StartDifficulty >= 0 ? StartDifficulty
+        : throw new ArgumentOutOfRangeException(nameof(StartDifficulty), $"difficulty must not be negative, got {StartDifficulty}");
+    public int EndDifficulty { get; } = EndDifficulty >= StartDifficulty ? EndDifficulty
+        : throw new ArgumentOutOfRangeException(nameof(EndDifficulty), $"end difficulty {EndDifficulty} is below start difficulty {StartDifficulty}");
 
     /// <summary>The most demonstrations and the highest difficulty for episode <paramref name="index"/> of <paramref name="total"/>.</summary>
     public (int MaxShots, int MaxDifficulty) At(long index, long total)

@@ -51,6 +51,8 @@ public sealed class SyntheticSuite(IReadOnlyList<ISyntheticFamily> families)
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxTokens);
         var random = new SplitMix64(SplitMix64.DeriveSeed(seed, $"train {index}"));
         var family = Families[(int)(index % Families.Count)];
+        if (curriculum is not null && curriculum.EndDifficulty > MaxDifficulty)
+            throw new ArgumentOutOfRangeException(nameof(curriculum), $"the curriculum ends at difficulty {curriculum.EndDifficulty}, beyond the suite's {MaxDifficulty}");
         var (maxShots, maxDifficulty) = curriculum?.At(index, totalEpisodes) ?? (int.MaxValue, MaxDifficulty);
         int difficulty = random.NextInt(maxDifficulty + 1);
         int shots = Math.Min(maxShots, maxTokens / MinDemonstrationTokens + 1);
@@ -73,11 +75,21 @@ public sealed class SyntheticSuite(IReadOnlyList<ISyntheticFamily> families)
         ArgumentOutOfRangeException.ThrowIfNegative(shots);
         if (queryIndex is < 0 or >= QueriesPerLatent)
             throw new ArgumentOutOfRangeException(nameof(queryIndex), $"query index must be in [0, {QueriesPerLatent}), got {queryIndex}");
-        var random = new SplitMix64(SplitMix64.DeriveSeed(unchecked((ulong)seed), $"test {family.Name} {difficulty}"));
-        var task = family.Sample(random, Split.Test, difficulty, shots, QueriesPerLatent);
+        var task = EvaluationTask(family, shots, seed, difficulty);
         var query = task.Queries[queryIndex];
         var content = new EpisodeContent(task.Task.Instruction, [.. task.Task.Examples.Select(Template.Render), Template.Render(query)]);
         return (builder.Build(content, maxTokens), query.Output, family);
+    }
+
+    /// <summary>
+    /// The task behind <see cref="EvaluationEpisode"/>: the test-side latent drawn from (<paramref name="seed"/>, family,
+    /// difficulty), its <see cref="QueriesPerLatent"/> held-out queries and <paramref name="shots"/> demonstrations, the
+    /// first k of any k' > k. What a reference learner (<see cref="ISyntheticFamily.Solve"/>) sees of an evaluation episode.
+    /// </summary>
+    public static SyntheticEpisodeTask EvaluationTask(ISyntheticFamily family, int shots, int seed, int difficulty = MaxDifficulty)
+    {
+        var random = new SplitMix64(SplitMix64.DeriveSeed(unchecked((ulong)seed), $"test {family.Name} {difficulty}"));
+        return family.Sample(random, Split.Test, difficulty, shots, QueriesPerLatent);
     }
 
     /// <summary>
@@ -90,24 +102,10 @@ public sealed class SyntheticSuite(IReadOnlyList<ISyntheticFamily> families)
         ArgumentOutOfRangeException.ThrowIfNegative(position);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
         var builder = new EpisodeBuilder(tokenizer, Template);
-        var inputIds = new int[rows * seq];
-        var labels = new int[rows * seq];
-        var demoIds = new int[rows * seq];
-        var segmentIds = new int[rows * seq];
-        var positionIds = new int[rows * seq];
-        Array.Fill(inputIds, ByteTokenizer.PadId);
-        Array.Fill(labels, TokenBatch.IgnoreIndex);
+        var episodes = new Episode[rows];
         for (int row = 0; row < rows; row++)
-        {
-            var episode = TrainingEpisode(position * rows + row, seed, builder, seq, curriculum, totalPositions * rows);
-            int at = row * seq;
-            episode.InputIds.CopyTo(inputIds, at);
-            episode.Labels.CopyTo(labels, at);
-            episode.DemoIds.CopyTo(demoIds, at);
-            episode.SegmentIds.CopyTo(segmentIds, at);
-            episode.PositionIds.CopyTo(positionIds, at);
-        }
-        return new TokenBatch(rows, seq, inputIds, labels, demoIds, segmentIds, positionIds);
+            episodes[row] = TrainingEpisode(position * rows + row, seed, builder, seq, curriculum, totalPositions * rows);
+        return TokenBatch.OneEpisodePerRow(episodes, seq);
     }
 
     internal static void CheckDifficulty(int difficulty)

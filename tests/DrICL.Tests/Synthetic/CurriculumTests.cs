@@ -32,7 +32,9 @@ public class CurriculumTests
         Assert.Throws<ArgumentOutOfRangeException>(() => _ = new Curriculum(0.5, 0, 10));
         Assert.Throws<ArgumentOutOfRangeException>(() => _ = new Curriculum(0.5, 10, 5));
         Assert.Throws<ArgumentOutOfRangeException>(() => _ = new Curriculum(0.5, 1, 10, 2, 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new Curriculum(0.5, 1, 10, 0, SyntheticSuite.MaxDifficulty + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new Curriculum(0.5, 1, 10, -1, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SyntheticSuite().TrainingEpisode(0, 1, new(Bytes, SyntheticSuite.Template), 256,
+            new Curriculum(0.5, 1, 10, 0, SyntheticSuite.MaxDifficulty + 1), 100), "beyond the suite's difficulties");
         Assert.Throws<ArgumentOutOfRangeException>(() => new Curriculum(0.5, 1, 10).At(0, 0));
     }
 
