@@ -14,6 +14,7 @@ public static class StudyCommand
     public static Command Create()
     {
         var command = new Command("study", "Run a reproducible study (several training seeds per arm, bootstrap intervals, paired comparisons) and write results.json and report.html");
+        command.Subcommands.Add(Study("meta-meta", Training.Studies.MetaMeta.MetaMetaStudy.Description, Training.Studies.MetaMeta.MetaMetaStudy.Run));
         return command;
     }
 
