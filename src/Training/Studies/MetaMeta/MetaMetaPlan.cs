@@ -67,7 +67,7 @@ public sealed record MetaMetaPlan
         {
             Domains = DefaultDomains, Model = options.Model(DefaultModel), Sizes = [64, 256, 1024], Rows = 8, LearningRate = 3e-3f,
             BaseSteps = Scale(1500), ReptileRounds = Scale(24), InnerSteps = 10, OuterStep = 1f,
-            AdaptSteps = Scale(60), AdaptLearningRate = 1e-3f, PoolSize = 32, ValidationTasks = 25, Shots = 8,
+            AdaptSteps = Scale(100), AdaptLearningRate = 3e-3f, PoolSize = 32, ValidationTasks = 25, Shots = 8,
         };
     }
 }
