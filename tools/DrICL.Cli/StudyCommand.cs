@@ -15,6 +15,7 @@ public static class StudyCommand
     {
         var command = new Command("study", "Run a reproducible study (several training seeds per arm, bootstrap intervals, paired comparisons) and write results.json and report.html");
         command.Subcommands.Add(Study("curriculum", CurriculumStudy.Description, CurriculumStudy.Run));
+        command.Subcommands.Add(Study("meta-meta", Training.Studies.MetaMeta.MetaMetaStudy.Description, Training.Studies.MetaMeta.MetaMetaStudy.Run));
         return command;
     }
 
