@@ -73,23 +73,11 @@ public sealed class SyntheticSuite(IReadOnlyList<ISyntheticFamily> families)
         ArgumentOutOfRangeException.ThrowIfNegative(shots);
         if (queryIndex is < 0 or >= QueriesPerLatent)
             throw new ArgumentOutOfRangeException(nameof(queryIndex), $"query index must be in [0, {QueriesPerLatent}), got {queryIndex}");
-        var task = EvaluationTask(family, shots, seed, difficulty);
+        var random = new SplitMix64(SplitMix64.DeriveSeed(unchecked((ulong)seed), $"test {family.Name} {difficulty}"));
+        var task = family.Sample(random, Split.Test, difficulty, shots, QueriesPerLatent);
         var query = task.Queries[queryIndex];
         var content = new EpisodeContent(task.Task.Instruction, [.. task.Task.Examples.Select(Template.Render), Template.Render(query)]);
         return (builder.Build(content, maxTokens), query.Output, family);
-    }
-
-    /// <summary>
-    /// The task behind <see cref="EvaluationEpisode"/>: the test-side latent of (<paramref name="seed"/>, family,
-    /// difficulty), its <see cref="QueriesPerLatent"/> held-out queries and <paramref name="shots"/> demonstrations, the
-    /// first k of which are the demonstrations of every k-shot episode of that seed (what a reference learner sees).
-    /// </summary>
-    public static SyntheticEpisodeTask EvaluationTask(ISyntheticFamily family, int shots, int seed, int difficulty = MaxDifficulty)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(shots);
-        CheckDifficulty(difficulty);
-        var random = new SplitMix64(SplitMix64.DeriveSeed(unchecked((ulong)seed), $"test {family.Name} {difficulty}"));
-        return family.Sample(random, Split.Test, difficulty, shots, QueriesPerLatent);
     }
 
     /// <summary>
