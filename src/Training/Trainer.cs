@@ -74,24 +74,25 @@ public sealed class Trainer
         while (Step < options.Steps)
         {
             int step = Step + 1;
-            var stepRange = Profiler.Range("step", step);
             float lr = options.Schedule.At(step);
-            optimizer.Config = optimizer.Config with { Lr = lr };
-            model.ZeroGrad();
-            double loss = 0;
-            for (int micro = 0; micro < options.GradAccumulation; micro++)
+            double loss = 0, norm;
+            // The step range closes even when the step throws, so a profile of a diverged run stays well formed.
+            using (Profiler.Range("step", step))
             {
-                var batch = batches(dataPosition + micro);
-                loss += objective.Run(model, batch, backward: true).Loss / options.GradAccumulation;
-                tokens += batch.InputIds.Length;
+                optimizer.Config = optimizer.Config with { Lr = lr };
+                model.ZeroGrad();
+                for (int micro = 0; micro < options.GradAccumulation; micro++)
+                {
+                    var batch = batches(dataPosition + micro);
+                    loss += objective.Run(model, batch, backward: true).Loss / options.GradAccumulation;
+                    tokens += batch.InputIds.Length;
+                }
+                if (!double.IsFinite(loss)) throw Diverged(step, $"the loss is {loss}");
+                if (options.GradAccumulation > 1)
+                    foreach (var (_, p) in model.Parameters) if (p.Grad is not null) model.Device.Scale(p.Grad, 1f / options.GradAccumulation);
+                try { using (Profiler.Range("optimizer")) norm = optimizer.Update(); }
+                catch (NonFiniteGradientException e) { throw Diverged(step, e.Message, e); }
             }
-            if (!double.IsFinite(loss)) throw Diverged(step, $"the loss is {loss}");
-            if (options.GradAccumulation > 1)
-                foreach (var (_, p) in model.Parameters) if (p.Grad is not null) model.Device.Scale(p.Grad, 1f / options.GradAccumulation);
-            double norm;
-            try { using (Profiler.Range("optimizer")) norm = optimizer.Update(); }
-            catch (NonFiniteGradientException e) { throw Diverged(step, e.Message, e); }
-            stepRange.Dispose();
             dataPosition += options.GradAccumulation;
 
             var record = new StepRecord(step, loss, norm, lr, tokens / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds);

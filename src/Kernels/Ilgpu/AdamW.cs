@@ -5,8 +5,8 @@ using ILGPU.Algorithms.ScanReduceOperations;
 namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
-/// One AdamW step with PyTorch semantics, one thread per parameter (adamw.cu), and the sum of squares
-/// behind the global gradient norm (sum_of_squares.cu).
+/// One AdamW step with PyTorch semantics, one thread per parameter, and the sum of squares
+/// behind the global gradient norm.
 /// AdamW: g is scaled by gradScale first (how global-norm clipping is applied without touching the
 /// gradient); m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2, p *= 1 - lr wd, p -= lr (m/bc1) / (sqrt(v/bc2) + eps).
 /// The parameters are the fp32 master weights whatever the compute precision. The bias corrections

@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace DrICL.Kernels.Ilgpu;
 
-// AttentionMaskKernels.cs: which keys a query may see, shared by the attention kernels (a port of attention_mask.cuh).
+// AttentionMaskKernels.cs: which keys a query may see, shared by the attention kernels.
 //
 // Mirrors AttentionMask.IsVisible: always causal (j <= i); with window > 0 also i - j < window; with
 // sequence ids (several episodes packed into one row) only keys of the query's own sequence; then, with

@@ -3,7 +3,7 @@ using ILGPU;
 namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
-/// fp32 -> bf16 for the bf16 attention kernels (a port of bf16.cuh). ILGPU has no bf16 type (ILGPU.Half is
+/// fp32 -> bf16 for the bf16 attention kernels. ILGPU has no bf16 type (ILGPU.Half is
 /// fp16), so a bf16 is its 16-bit pattern in a ushort, and an mma fragment register holds two of them in a
 /// uint: the lower row or column index in bits 0..15. Used on the host too (tests round with it).
 /// </summary>

@@ -3,8 +3,7 @@ using ILGPU;
 
 namespace DrICL.Kernels.Ilgpu;
 
-// Bf16Tiles.cs: shared-memory bf16 tiles and mma fragment loads for the bf16 attention kernels (after
-// attention_bf16.cuh).
+// Bf16Tiles.cs: shared-memory bf16 tiles and mma fragment loads for the bf16 attention kernels.
 //
 // A staged tile holds `rows` rows of a [rows][d] fp32 matrix in global memory, converted to bf16 on the way
 // in; rows past the matrix's end and columns past d read as 0, so the mma over the padded head dim DP (32,

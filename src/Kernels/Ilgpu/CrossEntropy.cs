@@ -4,7 +4,7 @@ using ILGPU.Algorithms;
 namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
-/// Token cross-entropy with per-token weights; label -100 means no loss (cross_entropy.cu).
+/// Token cross-entropy with per-token weights; label -100 means no loss.
 /// Forward: one group per token row. Each thread keeps an online (max, sum of exp(z - max)) over its
 /// strided share of the vocabulary, rescaling its sum when the max grows, so the row is read once; the
 /// pairs are merged across the warp with xor-shuffles and then across warps through 32 shared slots of

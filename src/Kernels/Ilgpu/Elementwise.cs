@@ -3,7 +3,7 @@ using ILGPU;
 namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
-/// Elementwise ops (elementwise.cu): t = value, y = a + b, dst += src, t *= factor. One thread per element,
+/// Elementwise ops: t = value, y = a + b, dst += src, t *= factor. One thread per element,
 /// auto-grouped launches over Index1D (tensors hold at most 2^31 - 1 floats, so the index fits an int).
 /// Copies need no kernel: the device copies views on its stream.
 /// </summary>

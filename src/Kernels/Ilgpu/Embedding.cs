@@ -3,7 +3,7 @@ using ILGPU;
 namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
-/// Token embedding lookup and its scatter-add backward (embedding.cu). Forward: one group per token copies
+/// Token embedding lookup and its scatter-add backward. Forward: one group per token copies
 /// its table row. Backward: one group per token adds its gradient row into the table with atomic adds,
 /// since tokens repeat and their rows collide; the order of the additions (and so the last bit of a
 /// repeated token's gradient) is not fixed. Ids are checked on the host.

@@ -1,5 +1,5 @@
 // FlashAttention.cs (Kernels/Ilgpu): flash attention forward and backward, fp32, with the engine's masks and
-// grouped-query heads; a port of attention_forward.cu and attention_backward.cu. Semantics: those of
+// grouped-query heads. Semantics: those of
 // Cpu/FlashAttention.ForwardReference and BackwardReference. Ran only on ILGPU's CPU accelerator so far.
 //
 // Forward (FlashAttention, Dao et al. 2022, with the online softmax of Milakov & Gimelshein 2018): a group owns
@@ -24,12 +24,12 @@
 //     lane) from every query head of the group that can see them; P and dS go through [keys][32] shared tiles;
 //     dK and dV stay in registers. Scores are computed twice (in 2 and 3), the price of no atomics.
 //
-// What differs from the .cu:
+// Choices made for ILGPU:
 //  - p and dS reach the other lanes through shared memory, not one shuffle per key: as cheap on a GPU (a
 //    broadcast read), ordered by the barriers the tiles need anyway (one __syncwarp in dQ), and about 8 times
 //    fewer warp synchronizations on ILGPU's CPU accelerator, where each one wakes 32 OS threads;
-//  - ILGPU's bindings cannot opt in to more than 48 KiB of shared memory per group (the .cu's dQ and dK/dV
-//    tiles take just over 48 KiB at D = 128, and all three 80-97 KiB at D = 256), so one [32][D+1] tile buffer holds
+//  - ILGPU's bindings cannot opt in to more than 48 KiB of shared memory per group (separate dQ and dK/dV
+//    tiles would take just over 48 KiB at D = 128, and all three 80-97 KiB at D = 256), so one [32][D+1] tile buffer holds
 //    the key tile's K and V in turn (forward: K for the scores, then V; dQ: V for dP, then K for the scores and
 //    dQ; dK/dV: the query tile's Q for P, then dO for dP and dV, then Q again for dK), with a barrier between
 //    the halves, and a group has 4 warps except at the 256 bucket: 2 in the forward, 1 in the backward.
@@ -559,7 +559,7 @@ public static class FlashAttentionKernels
         return dot;
     }
 
-    // Butterfly reductions (common.cuh): every lane ends with the result; unrolled by hand.
+    // Butterfly reductions: every lane ends with the result; unrolled by hand.
     static float WarpSum(float x)
     {
         x += Warp.ShuffleXor(x, 16); x += Warp.ShuffleXor(x, 8); x += Warp.ShuffleXor(x, 4);

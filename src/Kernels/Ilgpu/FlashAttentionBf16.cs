@@ -6,7 +6,7 @@ using static DrICL.Kernels.Ilgpu.Bf16Tiles;
 namespace DrICL.Kernels.Ilgpu;
 
 // FlashAttentionBf16.cs: flash attention forward and backward on bf16 tensor cores (mma.sync m16n8k16, sm_80+),
-// fp32 accumulation; a port of attention_forward_bf16.cu and attention_backward_bf16.cu. Same inputs, masks,
+// fp32 accumulation. Same inputs, masks,
 // outputs and lse as FlashAttention.ForwardReference / BackwardReference, up to the bf16 rounding of every
 // matrix-unit input (q, k, v, P, dO, dS). Ran only on ILGPU's CPU accelerator so far (Mma.cs's portable twin).
 //

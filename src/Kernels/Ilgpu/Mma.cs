@@ -5,7 +5,7 @@ using ILGPU.Runtime.Cuda;
 namespace DrICL.Kernels.Ilgpu;
 
 // Mma.cs: the one tensor-core instruction the bf16 attention kernels use, and the only inline PTX (CudaAsm)
-// in the ILGPU kernels (a port of mma.cuh).
+// in the ILGPU kernels.
 // mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 (sm_80+): D[16x8] = A[16x16] B[16x8] + C, fp32
 // accumulation. Fragments, per the PTX ISA, with g = lane / 4 and t = lane % 4, each register holding two
 // bf16 of adjacent columns (A) or rows (B), the lower index in the low half (Bf16.Pack):

@@ -4,7 +4,7 @@ using ILGPU.Algorithms;
 namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
-/// Reductions shared by the kernels (common.cuh's warp_sum / warp_max / block_sum). A warp reduces with
+/// Reductions shared by the kernels (warp sum, warp max, block sum). A warp reduces with
 /// xor-shuffles, so every lane ends with the result and no shared memory is touched; a group then puts one
 /// value per warp in 32 shared slots and every warp folds them. The shuffles are unrolled by hand: ILGPU
 /// 1.5.3 never unrolls loops. Call from explicitly grouped kernels whose group size is a multiple of 32.

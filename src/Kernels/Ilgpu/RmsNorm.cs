@@ -4,7 +4,7 @@ using ILGPU.Algorithms;
 namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
-/// y = x * rstd * w with rstd = 1/sqrt(mean(x^2) + eps), and its backward (rmsnorm.cu).
+/// y = x * rstd * w with rstd = 1/sqrt(mean(x^2) + eps), and its backward.
 /// Forward and dx: one group per row; the row's sum (of x^2, or of dy*w*xhat) is a group reduction
 /// (warp shuffles, then one shared slot per warp: Reduce.GroupSum). rstd is formed in double like the CPU
 /// reference. dw sums over rows, so it is a separate column-parallel kernel: each group owns 32 columns,

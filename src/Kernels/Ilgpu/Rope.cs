@@ -4,7 +4,7 @@ using ILGPU.Algorithms;
 namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
-/// Rotary position embedding in place, Hugging Face rotate_half convention (rope.cu). One thread per
+/// Rotary position embedding in place, Hugging Face rotate_half convention. One thread per
 /// (token, head, pair i &lt; D/2): dimension i pairs with i + D/2 and rotates by angle = pos * invFreq[i].
 /// The D/2 inverse frequencies come from the host as float32 (any frequency scaling already applied), and
 /// sin/cos are taken in double of the float angle, exactly as the CPU reference does: angles reach tens of

@@ -4,7 +4,7 @@ using ILGPU.Algorithms;
 namespace DrICL.Kernels.Ilgpu;
 
 /// <summary>
-/// h = silu(gate) * up, silu(g) = g * sigmoid(g), and its backward (swiglu.cu). One thread per element.
+/// h = silu(gate) * up, silu(g) = g * sigmoid(g), and its backward. One thread per element.
 /// d silu(g)/dg = s * (1 + g * (1 - s)) with s = sigmoid(g).
 /// </summary>
 public static class SwiGluKernels
