@@ -9,6 +9,12 @@ namespace DrICL.Training.Studies.ManyShot;
 /// evaluation MetaICL uses for classification, instead of generating (one forward pass per item, no decoding).
 /// Cipher and extract answer with several tokens and are not in the study.
 /// </summary>
+/// <remarks>
+/// <see cref="Studied"/> keeps the families the study's small model learns in context at its budget: in 600-step
+/// trial runs (2 layers, d=64, 2 x 1024 tokens a step, on all six single-token families or four of them) only
+/// prototype, feature-rule and label-map rose above their k=0 score; linear-sign, pair-metric and cluster stayed
+/// at chance at every k.
+/// </remarks>
 public static class AnswerChoices
 {
     static readonly Dictionary<string, string> ByFamily = new()
@@ -21,8 +27,11 @@ public static class AnswerChoices
         ["cluster"] = "1234",
     };
 
-    /// <summary>The families the study scores, in suite order.</summary>
-    public static IReadOnlyList<ISyntheticFamily> Families(SyntheticSuite suite) => [.. suite.Families.Where(f => ByFamily.ContainsKey(f.Name))];
+    /// <summary>The families the study trains on and scores (see the remarks).</summary>
+    public static readonly string[] Studied = ["prototype", "feature-rule", "label-map"];
+
+    /// <summary>The studied families of the suite, in suite order.</summary>
+    public static IReadOnlyList<ISyntheticFamily> Families(SyntheticSuite suite) => [.. suite.Families.Where(f => Studied.Contains(f.Name))];
 
     /// <summary>The byte tokens of <paramref name="family"/>'s possible answers.</summary>
     public static int[] Tokens(string family) =>

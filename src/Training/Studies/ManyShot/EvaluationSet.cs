@@ -6,8 +6,8 @@ namespace DrICL.Training.Studies.ManyShot;
 
 /// <summary>
 /// The held-out items every arm is scored on, built once and shared, so arms are compared on identical episodes.
-/// Item i of training seed s poses query i mod <see cref="SyntheticSuite.QueriesPerLatent"/> of test latent
-/// (s × items + i) / QueriesPerLatent: the items depend on (seed index, item index) only, never on the arm. Its
+/// Item i of training seed s poses query i mod <see cref="SyntheticSuite.QueriesPerLatent"/> of a test latent drawn from
+/// (s, i / QueriesPerLatent): the items depend on (seed index, item index) only, never on the arm or the plan. Its
 /// k-shot episode shows the first k demonstrations drawn under that latent, so k and k' share a prefix. A family's
 /// curve stops at the last k of the plan at which every item's episode fits the context without dropping shots.
 /// </summary>
@@ -15,6 +15,8 @@ public sealed class EvaluationSet
 {
     /// <summary>One family's items: the shots that fit, Episodes[k index][seed][item], each item's task and expected answer token.</summary>
     public sealed record FamilyItems(ISyntheticFamily Family, int[] Shots, Episode[][][] Episodes, SyntheticEpisodeTask[][] Tasks, int[][] Queries, int[][] Expected);
+
+    const ulong ItemSeed = 1414;
 
     public IReadOnlyList<FamilyItems> Families { get; }
     public int Seeds { get; }
@@ -42,7 +44,7 @@ public sealed class EvaluationSet
                 expected[s] = new int[items];
                 for (int i = 0; i < items; i++)
                 {
-                    var (latent, query) = Item(s, i, items);
+                    var (latent, query) = Item(s, i);
                     tasks[s][i] = SyntheticSuite.EvaluationTask(family, shots[^1], latent);
                     queries[s][i] = query;
                     var answer = tasks[s][i].Queries[query].Output;
@@ -61,7 +63,7 @@ public sealed class EvaluationSet
                     atK[s] = new Episode[items];
                     for (int i = 0; i < items && fits; i++)
                     {
-                        var (latent, query) = Item(s, i, items);
+                        var (latent, query) = Item(s, i);
                         try { atK[s][i] = suite.EvaluationEpisode(family, k, latent, query, builder, context).Episode; }
                         catch (EpisodeTooLongException) { fits = false; break; }
                         fits = atK[s][i].DroppedDemonstrations == 0;
@@ -78,8 +80,8 @@ public sealed class EvaluationSet
     }
 
     /// <summary>(test latent seed, query index) of item <paramref name="item"/> of training seed <paramref name="seed"/>.</summary>
-    public static (int Latent, int Query) Item(int seed, int item, int items) =>
-        ((seed * items + item) / SyntheticSuite.QueriesPerLatent, item % SyntheticSuite.QueriesPerLatent);
+    public static (int Latent, int Query) Item(int seed, int item) =>
+        ((int)(SplitMix64.DeriveSeed(ItemSeed, $"seed {seed} latent {item / SyntheticSuite.QueriesPerLatent}") & int.MaxValue), item % SyntheticSuite.QueriesPerLatent);
 
     /// <summary>The model's scores [k index][item] on one family's items of training seed <paramref name="seed"/>: 1 when it ranks the right answer first.</summary>
     public static double[][] Score(Transformer model, FamilyItems family, int seed)

@@ -19,11 +19,13 @@ public sealed record ManyShotArm(string Name, string Objective, DrIclOptions DrI
     ];
 
     /// <summary>
-    /// The sensitivity sweep, one factor at a time around the default (alpha 0.2, gamma 11, window 10): each factor at a
-    /// third of and three times its default (alpha, which weighs the many-shot against the zero-shot term, at 0 and 0.5).
+    /// The sensitivity sweep, one factor at a time around the default (alpha 0.2, gamma 11, window 10): the default
+    /// itself (trained at the sweep's steps), then each factor at a third of and three times its default (alpha, which
+    /// weighs the many-shot against the zero-shot term, at 0 and 0.5).
     /// </summary>
     public static IReadOnlyList<ManyShotArm> Sweep { get; } =
     [
+        new("dricl sweep default", "dricl", Defaults, "default"),
         new("dricl alpha=0", "dricl", Defaults with { Alpha = 0f }, "alpha"),
         new("dricl alpha=0.5", "dricl", Defaults with { Alpha = 0.5f }, "alpha"),
         new("dricl gamma=3.7", "dricl", Defaults with { Gamma = 11f / 3 }, "gamma"),
