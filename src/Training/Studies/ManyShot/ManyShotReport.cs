@@ -27,7 +27,7 @@ public static class ManyShotReport
     {
         ["study"] = "many-shot",
         ["model"] = Text($"Llama, {config.Layers} layers, d={config.HiddenSize}, {config.Heads} heads, MLP {config.IntermediateSize}, byte vocabulary, context {config.MaxPositionEmbeddings}"),
-        ["budget_minutes"] = options.BudgetMinutes ?? ManyShotPlan.DefaultMinutes,
+        ["budget_minutes"] = options.Quick ? null : options.BudgetMinutes ?? ManyShotPlan.DefaultMinutes,
         ["quick"] = options.Quick,
         ["steps"] = plan.Steps,
         ["sweep_steps"] = plan.SweepSteps,
@@ -103,7 +103,7 @@ public static class ManyShotReport
         var page = new StudyPage("DrICL study: many-shot ICL from scratch");
         int seeds = findings.Items.Seeds;
         page.Paragraph(Text($"A {config.Layers}-layer Llama (d={config.HiddenSize}, context {config.MaxPositionEmbeddings} byte tokens) trained from scratch for {plan.Steps} steps of ") +
-            Text($"{plan.Rows} x {config.MaxPositionEmbeddings} tokens at learning rate {plan.LearningRate} (budget {meta["budget_minutes"]} minutes{(options.Quick ? ", --quick" : "")}), ") +
+            Text($"{plan.Rows} x {config.MaxPositionEmbeddings} tokens at learning rate {plan.LearningRate} ({(options.Quick ? "the --quick plan" : Text($"budget {meta["budget_minutes"]} minutes on 2 cores"))}), ") +
             Text($"once per arm and training seed: {seeds} seeds, each giving every arm the same initialization and the same batches. \"none\" is the untrained model. ") +
             Text($"Families: {string.Join(", ", findings.Items.Families.Select(f => f.Family.Name))}: of the suite's single-token families, the ones this model learned in context in ") +
             Text($"600-step trial runs (linear-sign, pair-metric and cluster stayed at chance; cipher and extract need multi-token answers). Each is scored on {findings.Items.Items} held-out items per seed (test-side latents, the same for every arm) ") +
@@ -116,7 +116,7 @@ public static class ManyShotReport
 
         var gain = findings.ItGainOverZeroShot.First(p => p.Family == ManyShotFindings.Average);
         page.Heading("Does IT learn in context?");
-        page.Paragraph(Text($"IT's score pooled over k >= {ManyShotPlan.ManyShotFrom} minus its k=0 score, on the same items: {gain.Difference} ({gain.Verdict})."));
+        page.Paragraph(Text($"IT's score pooled over k >= {ManyShotPlan.ManyShotFrom} minus its k=0 score, on the same items: {gain.Difference.ToSignedString()} ({gain.Verdict})."));
         page.Table(["family", "IT (k >= 20) - IT (k = 0)", "verdict"], [.. findings.ItGainOverZeroShot.Select(p => (IReadOnlyList<string>)[p.Family, p.Difference.ToSignedString(), p.Verdict])]);
 
         page.Heading("Accuracy over k, per family, beside the optimal learner");
