@@ -17,6 +17,7 @@ public static class Program
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(GpuCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
+        root.Subcommands.Add(StudyCommand.Create());
         return CliError.Run(root, args);
     }
 }

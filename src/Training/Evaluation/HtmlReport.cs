@@ -21,7 +21,8 @@ public static class HtmlReport
     /// <param name="summary">Plain text; blank lines separate paragraphs.</param>
     public static string Render(KShotReport report, string title, string summary)
     {
-        var colors = AssignColors(report.Objectives.Keys);
+        var palette = new SeriesColors();
+        var colors = report.Objectives.Keys.ToDictionary(o => o, o => palette[o]);
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         html.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -84,7 +85,7 @@ public static class HtmlReport
         }
         var points = series.SelectMany(s => s.Points).ToList();
         var x = ChartAxis.Categorical("k (demonstrations)", [.. ks.Select(k => k.ToString(CultureInfo.InvariantCulture))]);
-        var y = ChartAxis.Linear(yLabel, points.Min(p => p.Y - p.Spread), points.Max(p => p.Y + p.Spread));
+        var y = ChartAxis.Linear(yLabel, points.Min(p => p.Low), points.Max(p => p.High));
         int taskCount = TaskNames(report).Count;
         return task is null
             ? SvgChart.Render("data-chart=\"average\"", $"Average over {taskCount} task{(taskCount == 1 ? "" : "s")}", x, y, series)
@@ -151,22 +152,7 @@ public static class HtmlReport
     static string ValueFormat(KShotReport report) =>
         report.Objectives.Values.SelectMany(c => c.Tasks.Values.SelectMany(t => t.Mean)).Any(m => Math.Abs(m) >= 10) ? "F1" : "F3";
 
-    /// <summary>
-    /// Fixed colors for the objectives this project compares (Okabe–Ito palette, distinguishable with color
-    /// blindness), then the rest of the palette for any other objective in order.
-    /// </summary>
-    static Dictionary<string, string> AssignColors(IEnumerable<string> objectives)
-    {
-        var known = new Dictionary<string, string> { ["none"] = "#6e6e6e", ["it"] = "#0072b2", ["metaicl"] = "#009e73", ["dricl"] = "#d55e00" };
-        string[] others = ["#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442"];
-        var colors = new Dictionary<string, string>();
-        int next = 0;
-        foreach (var objective in objectives)
-            colors[objective] = known.TryGetValue(objective, out var color) ? color : others[next++ % others.Length];
-        return colors;
-    }
-
-    static string Swatch(string color) => $"<span class=\"swatch\" style=\"background:{color}\"></span>";
+    internal static string Swatch(string color) => $"<span class=\"swatch\" style=\"background:{color}\"></span>";
 
     static string Escape(string text) => WebUtility.HtmlEncode(text);
 

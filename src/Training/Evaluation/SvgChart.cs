@@ -4,11 +4,20 @@ using System.Text;
 
 namespace DrICL.Training.Evaluation;
 
-/// <summary>A point in data coordinates; a positive spread is drawn as an error bar of ± spread.</summary>
-readonly record struct ChartPoint(double X, double Y, double Spread = 0);
+/// <summary>A point in data coordinates; when Low &lt; High an error bar is drawn from Low to High.</summary>
+readonly record struct ChartPoint(double X, double Y, double Low, double High)
+{
+    /// <summary>A point with a symmetric error bar of ± spread (none when spread is 0).</summary>
+    public ChartPoint(double x, double y, double spread = 0) : this(x, y, y - spread, y + spread)
+    {
+    }
+}
 
-/// <summary>One line of a chart. Markers are drawn for score curves, and for any line of a single point.</summary>
-sealed record ChartSeries(string Name, string Color, IReadOnlyList<ChartPoint> Points, bool Markers);
+/// <summary>
+/// One line of a chart. Markers are drawn for score curves, and for any line of a single point; dashed lines are
+/// for reference learners drawn beside the models.
+/// </summary>
+sealed record ChartSeries(string Name, string Color, IReadOnlyList<ChartPoint> Points, bool Markers, bool Dashed = false);
 
 /// <summary>An axis: the data range it spans and its labelled ticks.</summary>
 sealed record ChartAxis(string Label, double Min, double Max, IReadOnlyList<(double Value, string Text)> Ticks)
@@ -63,7 +72,7 @@ static class SvgChart
         svg.Append($"<text class=\"chart-title\" x=\"{Width / 2}\" y=\"19\" text-anchor=\"middle\">{Escape(title)}</text>\n");
         foreach (var (entry, ex, ey) in legend.Entries)
         {
-            svg.Append($"<g class=\"legend\" data-legend=\"{Escape(entry.Name)}\"><line x1=\"{F(ex)}\" y1=\"{F(ey)}\" x2=\"{F(ex + 18)}\" y2=\"{F(ey)}\" stroke=\"{entry.Color}\" stroke-width=\"3\"/>");
+            svg.Append($"<g class=\"legend\" data-legend=\"{Escape(entry.Name)}\"><line x1=\"{F(ex)}\" y1=\"{F(ey)}\" x2=\"{F(ex + 18)}\" y2=\"{F(ey)}\" stroke=\"{entry.Color}\" stroke-width=\"3\"{(entry.Dashed ? " stroke-dasharray=\"6 4\"" : "")}/>");
             svg.Append($"<text x=\"{F(ex + 23)}\" y=\"{F(ey + 4)}\">{Escape(entry.Name)}</text></g>\n");
         }
 
@@ -94,19 +103,20 @@ static class SvgChart
             foreach (var p in s.Points)
             {
                 line.Append(line.Length == 0 ? 'M' : 'L').Append(F(Px(p.X))).Append(' ').Append(F(Py(p.Y))).Append(' ');
-                if (p.Spread > 0)
+                if (p.High > p.Low)
                 {
-                    double cx = Px(p.X), lo = Py(p.Y - p.Spread), hi = Py(p.Y + p.Spread);
+                    double cx = Px(p.X), lo = Py(p.Low), hi = Py(p.High);
                     bars.Append($"M{F(cx)} {F(lo)} L{F(cx)} {F(hi)} M{F(cx - 4)} {F(lo)} L{F(cx + 4)} {F(lo)} M{F(cx - 4)} {F(hi)} L{F(cx + 4)} {F(hi)} ");
                 }
             }
             svg.Append("<g class=\"series\">");
             if (bars.Length > 0) svg.Append($"<path data-spread=\"{name}\" d=\"{bars.ToString().TrimEnd()}\" stroke=\"{s.Color}\" stroke-width=\"1.2\" fill=\"none\" opacity=\"0.75\"/>");
-            svg.Append($"<path data-series=\"{name}\" d=\"{line.ToString().TrimEnd()}\" stroke=\"{s.Color}\" stroke-width=\"2\" fill=\"none\" stroke-linejoin=\"round\"/>");
+            svg.Append($"<path data-series=\"{name}\" d=\"{line.ToString().TrimEnd()}\" stroke=\"{s.Color}\" stroke-width=\"2\"{(s.Dashed ? " stroke-dasharray=\"6 4\"" : "")} fill=\"none\" stroke-linejoin=\"round\"/>");
             if (s.Markers || s.Points.Count == 1)
                 foreach (var p in s.Points)
                 {
-                    string spread = p.Spread > 0 ? " ± " + Number(p.Spread) : "";
+                    string spread = p.High <= p.Low ? ""
+                        : Math.Abs(p.High - p.Y - (p.Y - p.Low)) < 1e-12 ? " ± " + Number(p.High - p.Y) : $" [{Number(p.Low)}, {Number(p.High)}]";
                     svg.Append($"<circle cx=\"{F(Px(p.X))}\" cy=\"{F(Py(p.Y))}\" r=\"3.5\" fill=\"{s.Color}\"><title>{name}: {Escape(Number(p.Y) + spread)}</title></circle>");
                 }
             svg.Append("</g>\n");
