@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DrICL.Kernels;
 using DrICL.Training.Studies;
+using DrICL.Training.Studies.MetaLearners;
 
 namespace DrICL.Cli;
 
@@ -14,6 +15,7 @@ public static class StudyCommand
     public static Command Create()
     {
         var command = new Command("study", "Run a reproducible study (several training seeds per arm, bootstrap intervals, paired comparisons) and write results.json and report.html");
+        command.Subcommands.Add(Study("meta-learners", MetaLearnersStudy.Description, MetaLearnersStudy.Run));
         return command;
     }
 

@@ -40,6 +40,13 @@ public sealed class NoisyAffineFamily : ISyntheticFamily
         return SigmaAt[difficulty];
     }
 
+    /// <summary>P(e = 0): how often even the true rule's noise-free value is the answer, the ceiling of any learner's accuracy.</summary>
+    public static double NoiselessShare(int difficulty)
+    {
+        double sigma = Sigma(difficulty);
+        return sigma == 0 ? 1 : 1 / NoiseWeights(sigma).Sum();
+    }
+
     public SyntheticEpisodeTask Sample(SplitMix64 random, Split split, int difficulty, int examples, int queries)
     {
         double sigma = Sigma(difficulty);
@@ -58,7 +65,7 @@ public sealed class NoisyAffineFamily : ISyntheticFamily
     static int Noise(SplitMix64 random, double sigma)
     {
         if (sigma == 0) return 0;
-        var weights = Enumerable.Range(-NoiseTable, 2 * NoiseTable + 1).Select(k => Math.Exp(-k * k / (2 * sigma * sigma))).ToArray();
+        var weights = NoiseWeights(sigma);
         double u = random.NextDouble() * weights.Sum();
         for (int i = 0; i < weights.Length; i++)
         {
@@ -67,6 +74,10 @@ public sealed class NoisyAffineFamily : ISyntheticFamily
         }
         return NoiseTable;
     }
+
+    /// <summary>exp(-k² / 2σ²) for k = -12 … 12.</summary>
+    static double[] NoiseWeights(double sigma) =>
+        [.. Enumerable.Range(-NoiseTable, 2 * NoiseTable + 1).Select(k => Math.Exp(-k * k / (2 * sigma * sigma)))];
 
     /// <summary>
     /// The maximum-likelihood rule given the demonstrations, whatever σ: the discrete Gaussian's normalizer does not
