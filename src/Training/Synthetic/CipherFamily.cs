@@ -36,6 +36,56 @@ public sealed class CipherFamily : ISyntheticFamily
         return HeldOutExamples.Draw(this, key.Describe(), () => Example(random, key, maxLength), examples, queries);
     }
 
+    /// <summary>
+    /// Exact Bayes (see <see cref="ISyntheticFamily.Solve"/>). Letters are uniform whatever the key, so a key's weight is
+    /// its prior times the chance of the lengths shown (all 3 at difficulty 0; 3–5, 1/3 each, above) if it maps every
+    /// demonstration as shown. A shift (difficulties 0 and 1, 1/25 each) answers the query by its shift. A substitution
+    /// (difficulty 2) agreeing with the m letter pairs shown has chance (26 - m)!/26!, and each injective completion of the
+    /// query's u unseen letters (26 - m - u)!/26!: every completion is as likely, so the shifts' answers are among the most
+    /// probable, and one canonical completion (unseen letters to the smallest unused images) stands for the others.
+    /// </summary>
+    public string Solve(IReadOnlyList<TaskExample> demonstrations, string queryInput)
+    {
+        var image = new Dictionary<char, char>();
+        var preimage = new Dictionary<char, char>();
+        bool injective = true;
+        foreach (var demo in demonstrations)
+            for (int i = 0; i < demo.Input.Length; i++)
+            {
+                char from = demo.Input[i], to = demo.Output[i];
+                if (image.TryGetValue(from, out char known) ? known != to : preimage.ContainsKey(to)) injective = false;
+                image[from] = to;
+                preimage[to] = from;
+            }
+        var lengths = demonstrations.Select(demo => demo.Input.Length).Append(queryInput.Length).ToArray();
+        double LogLengths(int difficulty) =>
+            lengths.All(length => length >= MinLength && length <= MaxLengthAt[difficulty])
+                ? -lengths.Length * Math.Log(MaxLengthAt[difficulty] - MinLength + 1) : double.NegativeInfinity;
+        double logDifficulty = -Math.Log(SyntheticSuite.MaxDifficulty + 1);
+        var hypotheses = new List<(string, double)>();
+        var candidates = new HashSet<string>(StringComparer.Ordinal);
+        for (int shift = 1; shift < Letters; shift++)
+        {
+            char Shifted(char c) => (char)('a' + (c - 'a' + shift) % Letters);
+            if (!demonstrations.All(demo => demo.Output == string.Concat(demo.Input.Select(Shifted)))) continue;
+            string answer = string.Concat(queryInput.Select(Shifted));
+            candidates.Add(answer);
+            for (int difficulty = 0; difficulty < SubstitutionFrom; difficulty++)
+                hypotheses.Add((answer, logDifficulty - Math.Log(Letters - 1) + LogLengths(difficulty)));
+        }
+        if (injective)
+        {
+            var unused = new Queue<char>(Enumerable.Range(0, Letters).Select(i => (char)('a' + i)).Where(c => !preimage.ContainsKey(c)));
+            var completed = new Dictionary<char, char>(image);
+            candidates.Add(string.Concat(queryInput.Select(c => completed.TryGetValue(c, out char to) ? to : completed[c] = unused.Dequeue())));
+            int unseen = completed.Count - image.Count;
+            double logCompletion = logDifficulty + LogLengths(SubstitutionFrom) + LatentPosterior.LogFalling(Letters - image.Count - unseen, Letters - image.Count - unseen)
+                - LatentPosterior.LogFalling(Letters, Letters);
+            foreach (string answer in candidates) hypotheses.Add((answer, logCompletion));
+        }
+        return LatentPosterior.MostProbableAnswer(hypotheses, Name);
+    }
+
     static Key Shift(SplitMix64 random)
     {
         int shift = 1 + random.NextInt(Letters - 1);

@@ -31,6 +31,26 @@ public sealed class FeatureRuleFamily : ISyntheticFamily
         return HeldOutExamples.Draw(this, Describe(rule), () => Example(random, rule, features), examples, queries);
     }
 
+    /// <summary>
+    /// Exact Bayes (see <see cref="ISyntheticFamily.Solve"/>): every rule (a feature of the query's length and a
+    /// non-constant table, uniform prior) gives every input the same chance, so the posterior is uniform over the rules
+    /// that label all demonstrations as shown, and the answer is the label most of them give the query.
+    /// </summary>
+    public string Solve(IReadOnlyList<TaskExample> demonstrations, string queryInput)
+    {
+        var tables = Values.Aggregate(new[] { "" }, (prefixes, _) => [.. prefixes.SelectMany(prefix => Labels.Select(label => prefix + label))])
+            .Where(table => table.Distinct().Count() > 1);
+        var hypotheses =
+            from feature in Enumerable.Range(0, queryInput.Length)
+            from table in tables
+            let rule = new Rule(feature, table)
+            where demonstrations.All(demo => Answer(rule, demo.Input) == demo.Output)
+            select (Answer(rule, queryInput), 0.0);
+        return LatentPosterior.MostProbableAnswer(hypotheses, Name);
+    }
+
+    static string Answer(Rule rule, string input) => rule.LabelOfValue[Values.IndexOf(input[rule.Feature])].ToString();
+
     static string Describe(Rule rule) => $"f={rule.Feature} {Values}={rule.LabelOfValue}";
 
     static Rule DrawRule(SplitMix64 random, int features)
@@ -46,6 +66,6 @@ public sealed class FeatureRuleFamily : ISyntheticFamily
     static TaskExample Example(SplitMix64 random, Rule rule, int features)
     {
         string input = string.Concat(Enumerable.Range(0, features).Select(_ => Values[random.NextInt(Values.Length)]));
-        return new TaskExample(input, rule.LabelOfValue[Values.IndexOf(input[rule.Feature])].ToString());
+        return new TaskExample(input, Answer(rule, input));
     }
 }

@@ -1,4 +1,5 @@
 using DrICL.Model;
+using DrICL.Training.Data;
 
 namespace DrICL.Training.Synthetic;
 
@@ -26,4 +27,15 @@ public interface ISyntheticFamily
     /// the list without changing its prefix: k and k' shots from the same generator state share the first min(k, k').
     /// </summary>
     SyntheticEpisodeTask Sample(SplitMix64 random, Split split, int difficulty, int examples, int queries);
+
+    /// <summary>
+    /// The family's optimal learner: the answer to <paramref name="queryInput"/> that is most probable given the
+    /// <paramref name="demonstrations"/> (all drawn under one latent of this family, at a difficulty the solver infers
+    /// from the inputs' shape), under the family's own prior over latents and difficulties and its noise model (see
+    /// <see cref="LatentPosterior"/>). It sees what an in-context learner sees and nothing else: not the difficulty, not
+    /// the latent's split (its prior is over all latents), and it does not model that demonstration inputs avoid the held-out
+    /// queries. With no demonstrations it answers the prior's best guess. Each family says how close to exact its
+    /// solver is. Demonstrations that no latent explains are an <see cref="ArgumentException"/>.
+    /// </summary>
+    string Solve(IReadOnlyList<TaskExample> demonstrations, string queryInput);
 }

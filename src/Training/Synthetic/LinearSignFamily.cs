@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using DrICL.Model;
 using DrICL.Training.Data;
 
@@ -27,6 +28,66 @@ public sealed class LinearSignFamily : ISyntheticFamily
         var weights = LatentSplit.Draw(Name, split, () => NonZeroVector(random, dimension), Describe);
         return HeldOutExamples.Draw(this, Describe(weights), () => Example(random, weights, noise), examples, queries);
     }
+
+    /// <summary>
+    /// Exact Bayes (see <see cref="ISyntheticFamily.Solve"/>): every weight vector of the query's dimension (uniform
+    /// prior) at every difficulty of that dimension (d = 2: noise 0 or 2, equally likely) is weighed by the chance that it
+    /// draws the demonstrations and then the query with each sign. A draw keeps x (uniform) and noise e (uniform in [-n, n])
+    /// unless w·x + e = 0, so P(x, sign | w) = #{e: w·x + e has that sign} / #{(x', e'): w·x' + e' ≠ 0}: the noise count
+    /// over the kept-draw count of w (<see cref="KeptDraws"/>). Without noise this keeps exactly the w whose half-plane
+    /// agrees with every demonstration.
+    /// </summary>
+    public string Solve(IReadOnlyList<TaskExample> demonstrations, string queryInput)
+    {
+        var query = Parse(queryInput);
+        var shown = demonstrations.Select(demo => (X: Parse(demo.Input), demo.Output)).ToArray();
+        var hypotheses = new List<(string, double)>();
+        for (int difficulty = 0; difficulty <= SyntheticSuite.MaxDifficulty; difficulty++)
+        {
+            if (DimensionAt[difficulty] != query.Length) continue;
+            int noise = NoiseAt[difficulty];
+            var vectors = Vectors(query.Length);
+            var kept = KeptDraws(query.Length, noise);
+            for (int v = 0; v < vectors.Length; v++)
+            {
+                var w = vectors[v];
+                double logKept = Math.Log(kept[v]);
+                double log = 0;
+                foreach (var (x, sign) in shown) log += Math.Log(SignCount(w, x, noise, sign)) - logKept;
+                if (double.IsNegativeInfinity(log)) continue;
+                foreach (string sign in (string[])["+", "-"])
+                    hypotheses.Add((sign, log + Math.Log(SignCount(w, query, noise, sign)) - logKept));
+            }
+        }
+        return LatentPosterior.MostProbableAnswer(hypotheses, Name);
+    }
+
+    static int[] Parse(string input) => [.. input.Split(',').Select(int.Parse)];
+
+    /// <summary>How many noise values in [-n, n] give w·x + e the sign "+" (positive) or "-" (negative).</summary>
+    static int SignCount(int[] w, int[] x, int noise, string sign)
+    {
+        int dot = 0;
+        for (int i = 0; i < w.Length; i++) dot += w[i] * x[i];
+        int count = 0;
+        for (int e = -noise; e <= noise; e++)
+            if (sign == "+" ? dot + e > 0 : dot + e < 0) count++;
+        return count;
+    }
+
+    /// <summary>Every non-zero vector of [-3, 3]^d, in a fixed order: the latents and the inputs of dimension d.</summary>
+    static int[][] Vectors(int dimension) =>
+        VectorCache.GetOrAdd(dimension, d => [.. LatentPosterior.Grid(d, -Range, Range).Where(vector => vector.Any(v => v != 0))]);
+
+    /// <summary>Per latent of <see cref="Vectors"/>: the number of (input, noise) draws that are kept (w·x + e ≠ 0).</summary>
+    static long[] KeptDraws(int dimension, int noise) => KeptCache.GetOrAdd((dimension, noise), key =>
+    {
+        var vectors = Vectors(key.Dimension);
+        return [.. vectors.Select(w => vectors.Sum(x => (long)(SignCount(w, x, key.Noise, "+") + SignCount(w, x, key.Noise, "-"))))];
+    });
+
+    static readonly ConcurrentDictionary<int, int[][]> VectorCache = new();
+    static readonly ConcurrentDictionary<(int Dimension, int Noise), long[]> KeptCache = new();
 
     static string Describe(int[] weights) => "w=" + string.Join(',', weights);
 

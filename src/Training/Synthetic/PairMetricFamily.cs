@@ -41,6 +41,61 @@ public sealed class PairMetricFamily : ISyntheticFamily
         return HeldOutExamples.Draw(this, Describe(metric), () => Example(random, metric), examples, queries);
     }
 
+    /// <summary>
+    /// Exact Bayes (see <see cref="ISyntheticFamily.Solve"/>): every metric (weights of the query's length, not all zero,
+    /// and a threshold; uniform prior) that labels all demonstrations as shown. An example picks its label by a fair coin
+    /// and then redraws pairs until one has it, so a pair's chance under a metric is its proposal chance (the same for
+    /// every metric) over the metric's chance of proposing a pair with that label (<see cref="SameChance"/>): metrics that
+    /// make the shown labels rare fit them better. The query's answer under a metric is the label it gives.
+    /// </summary>
+    public string Solve(IReadOnlyList<TaskExample> demonstrations, string queryInput)
+    {
+        var shown = demonstrations.Select(demo => (Pair: ParsePair(demo.Input), Same: demo.Output == "y")).ToArray();
+        var query = ParsePair(queryInput);
+        var hypotheses = new List<(string, double)>();
+        foreach (var weights in LatentPosterior.Grid(query.A.Length, 0, MaxWeight).Where(weights => weights.Any(w => w != 0)))
+            for (int threshold = 0; threshold <= MaxThreshold; threshold++)
+            {
+                var metric = new WeightedL1(weights, threshold);
+                double same = SameChance(metric);
+                double LogChance(bool isSame) => -Math.Log(isSame ? same : 1 - same);
+                double log = 0;
+                foreach (var (pair, isSame) in shown)
+                    log += metric.Distance(pair.A, pair.B) <= threshold == isSame ? LogChance(isSame) : double.NegativeInfinity;
+                bool answer = metric.Distance(query.A, query.B) <= threshold;
+                hypotheses.Add((answer ? "y" : "n", log + LogChance(answer)));
+            }
+        return LatentPosterior.MostProbableAnswer(hypotheses, Name);
+    }
+
+    static (int[] A, int[] B) ParsePair(string input)
+    {
+        var halves = input.Split(' ');
+        return ([.. halves[0].Select(c => c - '0')], [.. halves[1].Select(c => c - '0')]);
+    }
+
+    /// <summary>
+    /// The chance that <see cref="Example"/>'s proposal (a uniform; b uniform or a with one digit changed, even odds) is
+    /// at distance at most t. With b uniform, a position's |a_i - b_i| is 0, 1, 2, 3 with chances 4, 6, 4, 2 in 16, and the
+    /// distance's distribution is the convolution over positions; with one digit changed, that digit's |a_i - b_i| is
+    /// 1, 2, 3 with chances 6, 4, 2 in 12, at a uniform position.
+    /// </summary>
+    static double SameChance(WeightedL1 metric)
+    {
+        double[] gap = [4 / 16.0, 6 / 16.0, 4 / 16.0, 2 / 16.0];
+        var distance = new double[] { 1 };
+        foreach (int w in metric.Weights)
+        {
+            var next = new double[distance.Length + w * (Values - 1)];
+            for (int d = 0; d < distance.Length; d++)
+                for (int g = 0; g < Values; g++) next[d + w * g] += distance[d] * gap[g];
+            distance = next;
+        }
+        double independent = distance.Take(metric.Threshold + 1).Sum();
+        double oneChanged = metric.Weights.Average(w => Enumerable.Range(1, Values - 1).Where(g => w * g <= metric.Threshold).Sum(g => gap[g] * 16 / 12));
+        return (independent + oneChanged) / 2;
+    }
+
     static string Describe(WeightedL1 metric) => $"w={string.Join(',', metric.Weights)} t={metric.Threshold}";
 
     static WeightedL1 DrawMetric(SplitMix64 random, int length)

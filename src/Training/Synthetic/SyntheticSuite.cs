@@ -73,11 +73,21 @@ public sealed class SyntheticSuite(IReadOnlyList<ISyntheticFamily> families)
         ArgumentOutOfRangeException.ThrowIfNegative(shots);
         if (queryIndex is < 0 or >= QueriesPerLatent)
             throw new ArgumentOutOfRangeException(nameof(queryIndex), $"query index must be in [0, {QueriesPerLatent}), got {queryIndex}");
-        var random = new SplitMix64(SplitMix64.DeriveSeed(unchecked((ulong)seed), $"test {family.Name} {difficulty}"));
-        var task = family.Sample(random, Split.Test, difficulty, shots, QueriesPerLatent);
+        var task = EvaluationTask(family, shots, seed, difficulty);
         var query = task.Queries[queryIndex];
         var content = new EpisodeContent(task.Task.Instruction, [.. task.Task.Examples.Select(Template.Render), Template.Render(query)]);
         return (builder.Build(content, maxTokens), query.Output, family);
+    }
+
+    /// <summary>
+    /// The task behind <see cref="EvaluationEpisode"/>: the test-side latent drawn from (<paramref name="seed"/>, family,
+    /// difficulty), its <see cref="QueriesPerLatent"/> held-out queries and <paramref name="shots"/> demonstrations, the
+    /// first k of any k' > k. What a reference learner (<see cref="ISyntheticFamily.Solve"/>) sees of an evaluation episode.
+    /// </summary>
+    public static SyntheticEpisodeTask EvaluationTask(ISyntheticFamily family, int shots, int seed, int difficulty = MaxDifficulty)
+    {
+        var random = new SplitMix64(SplitMix64.DeriveSeed(unchecked((ulong)seed), $"test {family.Name} {difficulty}"));
+        return family.Sample(random, Split.Test, difficulty, shots, QueriesPerLatent);
     }
 
     /// <summary>

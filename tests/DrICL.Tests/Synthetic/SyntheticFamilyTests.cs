@@ -12,7 +12,7 @@ public class SyntheticFamilyTests
     static IEnumerable<TestCaseData> Families() =>
         Suite.Families.Select(family => new TestCaseData(family).SetArgDisplayNames(family.Name));
 
-    static IEnumerable<TestCaseData> FamiliesAndDifficulties() =>
+    internal static IEnumerable<TestCaseData> FamiliesAndDifficulties() =>
         from family in Suite.Families
         from difficulty in Enumerable.Range(0, SyntheticSuite.MaxDifficulty + 1)
         select new TestCaseData(family, difficulty).SetArgDisplayNames(family.Name, $"difficulty {difficulty}");
