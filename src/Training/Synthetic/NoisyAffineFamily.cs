@@ -75,6 +75,39 @@ public sealed class NoisyAffineFamily : ISyntheticFamily
         return NoiseTable;
     }
 
+    /// <summary>
+    /// Exact Bayes (see <see cref="ISyntheticFamily.Solve"/>), up to the noise table's 1e-48 tail: a uniform prior over
+    /// σ (the difficulty), the slope and the intercept; every rule gives each input the same chance, so a hypothesis
+    /// (σ, a, b, the query's noise e) weighs Π P_σ(y_i - a·x_i - b) · P_σ(e), and its answer is a·x + b + e. Unlike
+    /// <see cref="FitAndApply"/> it averages over every rule the demonstrations allow and over the noise levels, which
+    /// matters with few shots.
+    /// </summary>
+    public string Solve(IReadOnlyList<TaskExample> demonstrations, string queryInput)
+    {
+        var points = Parse(demonstrations);
+        int query = int.Parse(queryInput, CultureInfo.InvariantCulture);
+        var hypotheses = new List<(string, double)>();
+        for (int difficulty = 0; difficulty <= SyntheticSuite.MaxDifficulty; difficulty++)
+        {
+            double sigma = Sigma(difficulty);
+            double logZ = sigma == 0 ? 0 : Math.Log(NoiseWeights(sigma).Sum());
+            double LogChance(int e) => sigma == 0 ? (e == 0 ? 0 : double.NegativeInfinity) : -e * e / (2 * sigma * sigma) - logZ;
+            for (int a = -MaxSlope; a <= MaxSlope; a++)
+                for (int b = -MaxIntercept; b <= MaxIntercept; b++)
+                {
+                    var rule = new Rule(a, b);
+                    double log = points.Sum(p => LogChance(p.Y - rule.Apply(p.X)));
+                    if (double.IsNegativeInfinity(log)) continue;
+                    for (int e = sigma == 0 ? 0 : -NoiseTable; e <= (sigma == 0 ? 0 : NoiseTable); e++)
+                        hypotheses.Add(((rule.Apply(query) + e).ToString(CultureInfo.InvariantCulture), log + LogChance(e)));
+                }
+        }
+        return LatentPosterior.MostProbableAnswer(hypotheses, Name);
+    }
+
+    static (int X, int Y)[] Parse(IReadOnlyList<TaskExample> demonstrations) =>
+        [.. demonstrations.Select(d => (int.Parse(d.Input, CultureInfo.InvariantCulture), int.Parse(d.Output, CultureInfo.InvariantCulture)))];
+
     /// <summary>exp(-k² / 2σ²) for k = -12 … 12.</summary>
     static double[] NoiseWeights(double sigma) =>
         [.. Enumerable.Range(-NoiseTable, 2 * NoiseTable + 1).Select(k => Math.Exp(-k * k / (2 * sigma * sigma)))];
@@ -90,7 +123,7 @@ public sealed class NoisyAffineFamily : ISyntheticFamily
     public static Rule Fit(IReadOnlyList<TaskExample> demonstrations)
     {
         if (demonstrations.Count == 0) return new Rule(0, 0);
-        var points = demonstrations.Select(d => (X: int.Parse(d.Input, CultureInfo.InvariantCulture), Y: int.Parse(d.Output, CultureInfo.InvariantCulture))).ToArray();
+        var points = Parse(demonstrations);
         var best = new Rule(0, 0);
         long bestSquares = long.MaxValue;
         for (int a = -MaxSlope; a <= MaxSlope; a++)

@@ -13,6 +13,7 @@ public static class MetaLearnersReport
 {
     const string Alone = "trained alone";
     const string Mixture = "trained on the mixture";
+    const string Bayes = "Bayes-optimal solver";
 
     /// <summary>Per family, what the paired difference mixed − single says, then how the model compares with the learner.</summary>
     public static List<string> Findings(MetaLearnersResults results)
@@ -33,7 +34,7 @@ public static class MetaLearnersReport
                 ? Text($" (no learner can beat the noise: the true rule is right {NoisyAffineFamily.NoiselessShare(results.Plan.Difficulty):F3} of the time)")
                 : "";
             lines.Add(Text($"  in-context gain from k={shots[0]} to k={shots[last]} (paired): alone {results.Gain(f.Name, f.Name).ToSignedString()}, mixture {results.Gain(MetaLearnersArm.MixedName, f.Name).ToSignedString()}."));
-            lines.Add(Text($"  at k={shots[last]}: alone {results.ModelAt(f.Name, f.Name, last)}, mixture {results.ModelAt(MetaLearnersArm.MixedName, f.Name, last)}, {f.LearnerName} {results.ReferenceAt(f.Name, last)} on the same queries{ceiling}."));
+            lines.Add(Text($"  at k={shots[last]}: alone {results.ModelAt(f.Name, f.Name, last)}, mixture {results.ModelAt(MetaLearnersArm.MixedName, f.Name, last)}, {f.LearnerName} {results.ReferenceAt(f.Name, last)}, Bayes-optimal {results.BayesAt(f.Name, last)} on the same queries{ceiling}."));
         }
         lines.Insert(0, losses.Count == 0
             ? "Does mixed training keep single-family performance? At this scale no loss is detectable on any family (95% paired intervals below)."
@@ -55,7 +56,8 @@ public static class MetaLearnersReport
             "from the same weights and reads the same data stream. " +
             Text($"Evaluation: {plan.ItemsPerSeed} held-out queries per family, shot count and seed, at difficulty {plan.Difficulty}, on test-side latents never trained on; ") +
             "the same demonstrations and queries for every arm and for the family's learner (nearest neighbour over the pairs' per-position distance vectors, " +
-            "class means, the affine rule's maximum-likelihood fit). The model is scored by exact match of its greedy answer, computed from one teacher-forced pass. " +
+            "class means, the affine rule's maximum-likelihood fit) and for the family's Bayes-optimal solver (the most probable answer under the family's " +
+            "own prior and noise, an upper reference). The model is scored by exact match of its greedy answer, computed from one teacher-forced pass. " +
             "Bars and brackets: 95% two-stage bootstrap intervals over training seeds and queries; differences are paired (same seeds, same queries)." + budget);
 
         page.Heading("Does mixed training keep single-family performance?");
@@ -72,6 +74,7 @@ public static class MetaLearnersReport
                 Curve(Alone, i => results.ModelAt(f.Name, f.Name, i)),
                 Curve(Mixture, i => results.ModelAt(MetaLearnersArm.MixedName, f.Name, i)),
                 Curve(f.LearnerName, i => results.ReferenceAt(f.Name, i), dashed: true),
+                Curve(Bayes, i => results.BayesAt(f.Name, i), dashed: true),
             ], categoricalX: true);
         }
         page.Chart("difference", "Mixed − single, paired", "shots k", "accuracy difference",
@@ -82,12 +85,12 @@ public static class MetaLearnersReport
                 [.. Enumerable.Range(0, pair.Value[0].Length).Select(step => new StudyPoint(step + 1, pair.Value.Average(seed => seed[step])))]))]);
 
         page.Heading("Every interval");
-        page.Table(["family", "k", Alone, Mixture, "mixed − single", "learner"],
+        page.Table(["family", "k", Alone, Mixture, "mixed − single", "learner", Bayes],
             results.Families.SelectMany(f => results.Shots[f.Name].Select((k, i) => (IReadOnlyList<string>)
             [
                 f.Name, k.ToString(CultureInfo.InvariantCulture), results.ModelAt(f.Name, f.Name, i).ToString(),
                 results.ModelAt(MetaLearnersArm.MixedName, f.Name, i).ToString(), results.Difference(f.Name, i).ToSignedString(),
-                $"{f.LearnerName} {results.ReferenceAt(f.Name, i)}",
+                $"{f.LearnerName} {results.ReferenceAt(f.Name, i)}", results.BayesAt(f.Name, i).ToString(),
             ])));
         return page.Meta(meta);
     }

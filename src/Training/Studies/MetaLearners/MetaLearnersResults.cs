@@ -22,6 +22,9 @@ public sealed class MetaLearnersResults(MetaLearnersPlan plan, IReadOnlyList<Met
     /// <summary>Family → the reference learner's [shot index][seed][item].</summary>
     public Dictionary<string, double[][][]> Reference { get; } = [];
 
+    /// <summary>Family → the Bayes-optimal solver's (<see cref="Synthetic.ISyntheticFamily.Solve"/>) [shot index][seed][item].</summary>
+    public Dictionary<string, double[][][]> Bayes { get; } = [];
+
     /// <summary>Arm → training loss [seed][step].</summary>
     public Dictionary<string, double[][]> Loss { get; } = [];
 
@@ -30,6 +33,7 @@ public sealed class MetaLearnersResults(MetaLearnersPlan plan, IReadOnlyList<Met
 
     public Interval ModelAt(string arm, string family, int shotIndex) => Bootstrap.Mean(Model[(arm, family)][shotIndex]);
     public Interval ReferenceAt(string family, int shotIndex) => Bootstrap.Mean(Reference[family][shotIndex]);
+    public Interval BayesAt(string family, int shotIndex) => Bootstrap.Mean(Bayes[family][shotIndex]);
 
     public Interval Difference(string family, int shotIndex) =>
         Bootstrap.PairedDifference(Model[(MetaLearnersArm.MixedName, family)][shotIndex], Model[(family, family)][shotIndex]);
@@ -66,6 +70,7 @@ public sealed class MetaLearnersResults(MetaLearnersPlan plan, IReadOnlyList<Met
                 ["learner"] = f.LearnerName,
                 ["shots"] = new JsonArray([.. shots.Select(k => (JsonNode)k)]),
                 ["reference"] = Curve(i => ReferenceAt(f.Name, i), Reference[f.Name]),
+                ["bayes"] = Curve(i => BayesAt(f.Name, i), Bayes[f.Name]),
                 ["single"] = Curve(i => ModelAt(f.Name, f.Name, i), Model[(f.Name, f.Name)]),
                 ["mixed"] = Curve(i => ModelAt(MetaLearnersArm.MixedName, f.Name, i), Model[(MetaLearnersArm.MixedName, f.Name)]),
                 ["in_context_gain"] = new JsonObject

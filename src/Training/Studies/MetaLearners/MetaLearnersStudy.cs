@@ -12,8 +12,8 @@ namespace DrICL.Training.Studies.MetaLearners;
 /// `dricl study meta-learners` (the ICL-models-as-meta-learners paper): the ICL model trained with instruction tuning
 /// on each of a pair-wise metric, a class-prototype and an amortization family alone, and on their mixture, for the
 /// same number of steps; every arm trained once per training seed from the same initialization and data stream.
-/// Each family's accuracy over shots is compared with the learner built for it on the same items, and the mixture
-/// with the family's own arm by the paired difference mixed − single.
+/// Each family's accuracy over shots is compared with the learner built for it and with the family's Bayes-optimal
+/// solver on the same items, and the mixture with the family's own arm by the paired difference mixed − single.
 /// </summary>
 public static class MetaLearnersStudy
 {
@@ -48,11 +48,12 @@ public static class MetaLearnersStudy
                 throw new ArgumentException($"--context {plan.Context}: {f.Name} episodes with {plan.Shots[0]} shot(s) do not fit");
             results.Shots[f.Name] = plan.Shots[..episodes[f.Name].Count];
             results.Reference[f.Name] = [.. results.Shots[f.Name].Select(k => items[f.Name].Score(f.Learner, k))];
+            results.Bayes[f.Name] = [.. results.Shots[f.Name].Select(k => items[f.Name].Score(f.Family.Solve, k))];
         }
 
-        var model0 = ModelInit.Random(plan.Model, device, seeds[0].Model);
+        long parameters = ModelInit.Random(plan.Model, device, seeds[0].Model).ParameterCount;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"meta-learners: {arms.Count} arms x {seeds.Length} seeds, {plan.Steps} steps of {plan.Rows} x {plan.Context} tokens each, {model0.ParameterCount / 1e6:F2}M parameters; {plan.ItemsPerSeed} queries per family, shot count and seed at k = {string.Join(",", plan.Shots)}"));
+            $"meta-learners: {arms.Count} arms x {seeds.Length} seeds, {plan.Steps} steps of {plan.Rows} x {plan.Context} tokens each, {parameters / 1e6:F2}M parameters; {plan.ItemsPerSeed} queries per family, shot count and seed at k = {string.Join(",", plan.Shots)}"));
         foreach (var arm in arms)
         {
             var watch = Stopwatch.StartNew();
@@ -80,7 +81,7 @@ public static class MetaLearnersStudy
         var meta = new JsonObject
         {
             ["model"] = $"Llama, {plan.Model.Layers} layers, d={plan.Model.HiddenSize}, {plan.Model.Heads} heads, MLP {plan.Model.IntermediateSize}, byte vocabulary",
-            ["parameters"] = model0.ParameterCount,
+            ["parameters"] = parameters,
             ["objective"] = "it (instruction tuning: loss on every answer)",
             ["steps_per_run"] = plan.Steps,
             ["batch"] = $"{plan.Rows} x {plan.Context} tokens",

@@ -38,7 +38,7 @@ public class MetaLearnersStudyTests
         {
             var f = results["families"]![family]!;
             Assert.That(f["shots"]!.AsArray().Select(k => k!.GetValue<int>()), Is.EqualTo(new[] { 1, 4 }));
-            foreach (var curve in new[] { "single", "mixed", "reference" })
+            foreach (var curve in new[] { "single", "mixed", "reference", "bayes" })
             {
                 Assert.That(f[curve]!["accuracy"]!.AsArray(), Has.Count.EqualTo(2), $"{family} {curve}");
                 var scores = f[curve]!["scores"]!.AsArray();
