@@ -5,6 +5,7 @@ using DrICL.Kernels;
 using DrICL.Model;
 using DrICL.Training.Data;
 using DrICL.Training.Objectives;
+using DrICL.Training.Synthetic;
 
 namespace DrICL.Training.Studies.MetaLearners;
 
@@ -19,7 +20,7 @@ public static class MetaLearnersStudy
 {
     public const string Description = "Meta-learners: the ICL model trained on a pair-wise metric, a class-prototype and an amortization family " +
         "alone and mixed, beside nearest neighbour, class means and the maximum-likelihood fit; does mixed training keep single-family accuracy? " +
-        "(default plan: 12 minutes on 2 cores)";
+        "(default plan: 12 minutes on 2 quiet cores)";
 
     public static void Run(StudyOptions options, IDevice device, TextWriter log)
     {
@@ -29,7 +30,7 @@ public static class MetaLearnersStudy
         var arms = MetaLearnersArm.For(families);
         var seeds = TrainingSeed.For(options.BaseSeed, options.Seeds);
         var tokenizer = new ByteTokenizer();
-        var builder = new EpisodeBuilder(tokenizer, Synthetic.SyntheticSuite.Template);
+        var builder = new EpisodeBuilder(tokenizer, SyntheticSuite.Template);
         var results = new MetaLearnersResults(plan, families, seeds.Length);
 
         // The evaluation episodes, shared by every arm: [family][shot index][seed] → episodes of that seed's items.
