@@ -69,7 +69,8 @@ public static class MetaLearnersStudy
                 losses[seed.Index] = [.. steps.Select(r => r.Loss)];
                 foreach (var f in arm.Families)
                     for (int i = 0; i < episodes[f.Name].Count; i++)
-                        results.Model[(arm.Name, f.Name)][i][seed.Index] = TeacherForcedScorer.Score(model, episodes[f.Name][i][seed.Index]);
+                        results.Model[(arm.Name, f.Name)][i][seed.Index] =
+                            [.. TeacherForcedAnswers.Score(model, episodes[f.Name][i][seed.Index]).Select(answers => answers[^1].Correct ? 1.0 : 0.0)];
                 string scores = string.Join(", ", arm.Families.Select(f =>
                     string.Create(CultureInfo.InvariantCulture, $"{f.Name} {results.Model[(arm.Name, f.Name)][^1][seed.Index].Average():F2} at k={results.Shots[f.Name][^1]}")));
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -12,15 +12,19 @@ public readonly record struct AnswerScore(double Loss, bool Correct);
 /// answer is the summed NLL of its tokens and its EOS given everything before them, and it is correct when the argmax
 /// of the logits is the next token at each of those positions. That is exactly greedy decoding's exact match: while
 /// every argmax agrees, the teacher-forced prefix is what greedy decoding would have produced, and the EOS argmax
-/// makes it stop there.
+/// makes it stop there. Episodes go through the model in batches, right-padded: causal attention keeps the padding
+/// from reaching any real position.
 /// </summary>
 public static class TeacherForcedAnswers
 {
     /// <summary>Episodes per forward pass: bounds the [rows × context, vocabulary] logits held at once.</summary>
     const int RowsPerPass = 32;
 
-    /// <summary>scores[episode][demonstration]; the last demonstration of each episode is its query.</summary>
-    public static AnswerScore[][] Score(Transformer model, IReadOnlyList<Episode> episodes, int context)
+    /// <summary>
+    /// scores[episode][demonstration]; the last demonstration of each episode is its query. Rows are padded to
+    /// <paramref name="width"/> tokens, or to the longest episode of each pass when it is null.
+    /// </summary>
+    public static AnswerScore[][] Score(Transformer model, IReadOnlyList<Episode> episodes, int? width = null)
     {
         var scores = new AnswerScore[episodes.Count][];
         int vocab = model.Config.VocabSize;
@@ -28,6 +32,7 @@ public static class TeacherForcedAnswers
         for (int first = 0; first < episodes.Count; first += RowsPerPass)
         {
             var rows = episodes.Skip(first).Take(RowsPerPass).ToList();
+            int context = width ?? rows.Max(e => e.Length);
             var batch = TokenBatch.OneEpisodePerRow(rows, context);
             var logits = model.Forward(tape, batch.InputIds, batch.PositionIds, rows.Count, context).Value.ToArray();   // logits: [rows*T, V]
             for (int row = 0; row < rows.Count; row++)
@@ -40,6 +45,7 @@ public static class TeacherForcedAnswers
                     for (int p = answer.TokenStart - 1; p < answer.EosPosition; p++)
                     {
                         var position = logits.AsSpan((row * context + p) * vocab, vocab);
+                        if (ModelLoader.FirstNonFinite(position) is int bad) throw new NonFiniteLogitsException(p, bad, position[bad]);
                         int target = episode.InputIds[p + 1];
                         loss += LogSumExp(position) - position[target];
                         correct &= Generation.ArgMax(position) == target;

@@ -8,9 +8,9 @@ using DrICL.Training.Studies.MetaLearners;
 using DrICL.Training.Synthetic;
 using NUnit.Framework;
 
-namespace DrICL.Tests.Studies.MetaLearners;
+namespace DrICL.Tests.Studies;
 
-public class TeacherForcedScorerTests
+public class TeacherForcedAnswersTests
 {
     /// <summary>
     /// A tiny model trained for a few dozen steps on the prototype and noisy-affine families answers in their formats
@@ -33,7 +33,7 @@ public class TeacherForcedScorerTests
             var items = new EvaluationItems(family, 9, seeds: 1, itemsPerSeed: 16, maxShots: 8, difficulty: 0);
             return new[] { 1, 3, 8 }.SelectMany(k => items.Episodes(0, k, builder, 96)!);
         }).ToList();
-        var scores = TeacherForcedScorer.Score(model, episodes);
+        double[] scores = [.. TeacherForcedAnswers.Score(model, episodes).Select(answers => answers[^1].Correct ? 1.0 : 0.0)];
         var greedy = episodes.Select(e => KShotEvaluator.Answer(model, tokenizer, e, maxAnswerTokens: 8) == e.QueryAnswer ? 1.0 : 0.0).ToArray();
         Assert.That(scores, Is.EqualTo(greedy));
         Assert.That(scores, Has.Some.EqualTo(1.0).And.Some.EqualTo(0.0));
