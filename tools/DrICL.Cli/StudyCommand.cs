@@ -17,7 +17,7 @@ public static class StudyCommand
     public static Command Create()
     {
         var command = new Command("study", "Run a reproducible study (several training seeds per arm, bootstrap intervals, paired comparisons) and write results.json and report.html");
-        command.Subcommands.Add(Study("many-shot", "None, IT, MetaICL and DrICL trained from scratch on the single-token synthetic families, k up to 100 in 1024 tokens, beside each family's optimal learner; DrICL's alpha/gamma/window sweep and step cost (default budget 25 minutes on 2 cores)", ManyShotStudy.Run));
+        command.Subcommands.Add(Study("many-shot", "None, IT, MetaICL and DrICL trained from scratch on the single-token synthetic families, k up to 100 in 1024 tokens, beside each family's optimal learner; DrICL's alpha/gamma/window sweep and step cost (default budget 13 minutes on 2 quiet cores)", ManyShotStudy.Run));
         command.Subcommands.Add(Study("meta-learners", MetaLearnersStudy.Description, MetaLearnersStudy.Run));
         command.Subcommands.Add(Study("curriculum", CurriculumStudy.Description, CurriculumStudy.Run));
         command.Subcommands.Add(Study("meta-meta", MetaMetaStudy.Description, MetaMetaStudy.Run));
