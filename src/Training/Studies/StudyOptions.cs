@@ -41,11 +41,9 @@ public sealed record StudyOptions
     }
 
     /// <summary>
-    /// Budget over the study's default budget: the factor on the default plan's training steps. Deterministic, so
+    /// A step count of the default plan scaled by budget / the study's default budget, at least 1. Deterministic, so
     /// the same budget gives the same steps, and the same numbers, on any machine.
     /// </summary>
-    public double BudgetScale(double defaultMinutes) => (BudgetMinutes ?? defaultMinutes) / defaultMinutes;
-
-    /// <summary>A step count of the default plan scaled by the budget, at least 1.</summary>
-    public int ScaleSteps(int defaultSteps, double defaultMinutes) => Math.Max(1, (int)Math.Round(defaultSteps * BudgetScale(defaultMinutes)));
+    public int ScaleSteps(int defaultSteps, double defaultMinutes) =>
+        Math.Max(1, (int)Math.Round(defaultSteps * (BudgetMinutes ?? defaultMinutes) / defaultMinutes));
 }
