@@ -2,11 +2,13 @@ using DrICL.Kernels;
 using DrICL.Kernels.Cpu;
 using DrICL.Model;
 using DrICL.Tests.Tokenization;
+using NUnit.Framework;
 
 namespace DrICL.Tests.Model.Inference;
 
-/// <summary>Model folders for the generate/chat tests, written once per test run under the temp folder.</summary>
-public static class InferenceFolders
+/// <summary>Model folders for the generate/chat tests, written once per test run under the temp folder and deleted after the namespace's tests.</summary>
+[SetUpFixture]
+public sealed class InferenceFolders
 {
     static readonly Lazy<string> chat = new(() =>
     {
@@ -30,6 +32,12 @@ public static class InferenceFolders
 
     /// <summary>A llama folder with tokenizer.json (the tiny test tokenizer, whose vocabulary the model has).</summary>
     public static string WithTokenizer => chat.Value;
+
+    [OneTimeTearDown]
+    public void DeleteChatModel()
+    {
+        if (chat.IsValueCreated) Directory.Delete(chat.Value, recursive: true);
+    }
 
     /// <summary>A copy of a golden fixture's model with a tokenizer.json added.</summary>
     public static string FixtureWithTokenizer(string fixture, string tokenizerJson)
