@@ -19,4 +19,8 @@ public static class StudyTraining
         var options = new TrainerOptions(steps, schedule) { AdamW = new AdamWConfig(learningRate, 0.9f, 0.98f, 5e-8f, 1e-4f) };
         return new Trainer(model, objective, batches, options).Run(onStep);
     }
+
+    /// <summary>Where a study scores a model while it trains: 0 (the initialization), then every steps / points, the last being steps.</summary>
+    public static int[] EvenlySpacedSteps(int steps, int points) =>
+        [0, .. Enumerable.Range(1, points).Select(i => (int)Math.Round(i * (double)steps / points)).Distinct()];
 }

@@ -66,6 +66,32 @@ public class ManyShotStudyTests
     }
 
     [Test]
+    public void MainArmsAreScoredWhileTheyTrainAndTheLastCheckpointIsTheFinalScore()
+    {
+        Assert.That(run.Exit, Is.Zero, run.Err);
+        var results = JsonNode.Parse(File.ReadAllText(Path.Combine(first, "results.json")))!;
+        var curveSteps = results["meta"]!["curve_steps"]!.AsArray().Select(s => s!.GetValue<int>()).ToArray();
+        Assert.That(curveSteps, Is.EqualTo(new[] { 0, 1, 2 }), "the quick plan: 2 steps scored at 0, 1 and 2");
+        foreach (var (name, arm) in results["arms"]!.AsObject())
+        {
+            bool main = name is "it" or "metaicl" or "dricl";
+            Assert.That(arm!["during_training"] is not null, Is.EqualTo(main), name);
+            if (!main) continue;
+            var points = arm["during_training"]!.AsArray();
+            Assert.That(points.Select(p => p!["step"]!.GetValue<int>()), Is.EqualTo(curveSteps), name);
+            var families = arm["families"]!.AsObject().Select(f => f.Value!["raw"]!.AsArray()).ToArray();
+            var last = points[^1]!["raw"]!.AsArray();
+            var untrained = results["arms"]!["none"]!["families"]!.AsObject().Select(f => f.Value!["raw"]!.AsArray()).ToArray();
+            for (int f = 0; f < families.Length; f++)
+            {
+                Assert.That(last[f]![0]!.ToJsonString(), Is.EqualTo(families[f][0]!.ToJsonString()), $"{name}: the last checkpoint at k=0 is the final score");
+                Assert.That(last[f]![1]!.ToJsonString(), Is.EqualTo(families[f][^1]!.ToJsonString()), $"{name}: the last checkpoint at the largest k is the final score");
+                Assert.That(points[0]!["raw"]![f]![1]!.ToJsonString(), Is.EqualTo(untrained[f][^1]!.ToJsonString()), $"{name}: step 0 is the untrained model");
+            }
+        }
+    }
+
+    [Test]
     public void SameOptionsGiveTheSameNumbers()
     {
         Assert.That(rerun.Exit, Is.Zero, rerun.Err);

@@ -29,5 +29,5 @@ public sealed record CurriculumPlan(ModelConfig Model, int Steps, int Rows, int 
     public int Context => Model.MaxPositionEmbeddings;
 
     /// <summary>The steps after which the held-out loss is measured: 0 (the shared initialization), then every Steps / Evaluations, and the last.</summary>
-    public int[] EvaluationSteps => [0, .. Enumerable.Range(1, Evaluations).Select(i => (int)Math.Round(i * (double)Steps / Evaluations)).Distinct()];
+    public int[] EvaluationSteps => StudyTraining.EvenlySpacedSteps(Steps, Evaluations);
 }

@@ -83,10 +83,18 @@ public sealed class EvaluationSet
     public static (int Latent, int Query) Item(int seed, int item) =>
         ((int)(SplitMix64.DeriveSeed(ItemSeed, $"seed {seed} latent {item / SyntheticSuite.QueriesPerLatent}") & int.MaxValue), item % SyntheticSuite.QueriesPerLatent);
 
-    /// <summary>The model's scores [k index][item] on one family's items of training seed <paramref name="seed"/>: 1 when it ranks the right answer first.</summary>
-    public static double[][] Score(Transformer model, FamilyItems family, int seed)
+    /// <summary>
+    /// The model's scores [k index][item] on one family's items of training seed <paramref name="seed"/>, 1 when it ranks
+    /// the right answer first: at every k that fits, or only at the given k indexes (in their order).
+    /// </summary>
+    public static double[][] Score(Transformer model, FamilyItems family, int seed, IReadOnlyList<int>? kIndexes = null)
     {
         var choices = AnswerChoices.Tokens(family.Family.Name);
-        return [.. family.Episodes.Select(atK => atK[seed].Select((e, i) => ChoiceScorer.Score(model, e, choices, family.Expected[seed][i])).ToArray())];
+        return [.. (kIndexes ?? Enumerable.Range(0, family.Shots.Length).ToList()).Select(k =>
+            family.Episodes[k][seed].Select((e, i) => ChoiceScorer.Score(model, e, choices, family.Expected[seed][i])).ToArray())];
     }
+
+    /// <summary>The model's scores [family][end][item] at each family's first k (0 in the study's plans) and its largest k that fits.</summary>
+    public double[][][] ScoreEnds(Transformer model, int seed) =>
+        [.. Families.Select(f => Score(model, f, seed, [0, f.Shots.Length - 1]))];
 }

@@ -13,14 +13,16 @@ public sealed record PairedFinding(string Family, Interval Difference)
 /// Everything the many-shot report shows, computed from the arms' raw scores: per family and arm the k-curve with
 /// 95% intervals (two-stage bootstrap over seeds and items), the scores pooled over k ≥ <see cref="ManyShotPlan.ManyShotFrom"/>
 /// per item, the paired intervals DrICL − IT and MetaICL − IT there, IT's own gain from k=0, the sensitivity points
-/// against default DrICL trained as long as they are, and the cost per training step. "Average" pools every family's items, so each family
-/// weighs the same.
+/// against default DrICL trained as long as they are, the main arms' in-context gain while they trained, and the cost per
+/// training step. "Average" pools every family's items, so each family weighs the same.
 /// </summary>
 public sealed class ManyShotFindings
 {
     public const string Average = "average";
 
     public required EvaluationSet Items { get; init; }
+    /// <summary>The steps at which the main arms were scored while training (ArmResults.DuringTraining's checkpoints).</summary>
+    public required int[] CurveSteps { get; init; }
     public required IReadOnlyList<ArmResults> Arms { get; init; }
     public required ArmResults Solver { get; init; }
     public required IReadOnlyList<(ManyShotArm Arm, ArmResults Results)> Sweep { get; init; }
@@ -36,7 +38,7 @@ public sealed class ManyShotFindings
 
     public ArmResults Arm(string name) => Arms.First(a => a.Name == name);
 
-    public static ManyShotFindings Compute(EvaluationSet items, ArmResults none, IReadOnlyList<ArmResults> main, ArmResults solver,
+    public static ManyShotFindings Compute(EvaluationSet items, int[] curveSteps, ArmResults none, IReadOnlyList<ArmResults> main, ArmResults solver,
         IReadOnlyList<(ManyShotArm Arm, ArmResults Results)> sweep)
     {
         var manyShot = items.Families.Where(f => f.Shots.Any(k => k >= ManyShotPlan.ManyShotFrom)).Select(f => f.Family.Name).ToList();
@@ -54,6 +56,7 @@ public sealed class ManyShotFindings
         return new ManyShotFindings
         {
             Items = items,
+            CurveSteps = curveSteps,
             Arms = arms,
             Solver = solver,
             Sweep = sweep,
@@ -80,6 +83,17 @@ public sealed class ManyShotFindings
         return [.. Enumerable.Range(0, common).Select(i => (Items.Families[0].Shots[i],
             Bootstrap.Mean(Concatenate(Enumerable.Range(0, Items.Families.Count).Select(f => arm.Scores[f][i]).ToList(), Items.Seeds))))];
     }
+
+    /// <summary>
+    /// A main arm's scores while it trained, pooled over families, per checkpoint: its step, the interval at k=0, the
+    /// interval at each family's largest k, and the paired gain (largest k − k=0) on the same items.
+    /// </summary>
+    public IReadOnlyList<(int Step, Interval ZeroShot, Interval LargestK, Interval Gain)> DuringTraining(ArmResults arm) =>
+        [.. CurveSteps.Select((step, c) =>
+        {
+            double[][] End(int end) => Concatenate([.. arm.DuringTraining[c].Select(family => family[end])], Items.Seeds);
+            return (step, Bootstrap.Mean(End(0)), Bootstrap.Mean(End(1)), Bootstrap.PairedDifference(End(1), End(0)));
+        })];
 
     /// <summary>DrICL's cost per training step relative to IT's: the ratio of their median step times.</summary>
     public double DrIclStepCostRatio => MedianStepSeconds["dricl"] / MedianStepSeconds["it"];

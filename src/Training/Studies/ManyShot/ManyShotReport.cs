@@ -8,7 +8,7 @@ namespace DrICL.Training.Studies.ManyShot;
 
 /// <summary>
 /// Writes the many-shot study's results.json (every number the page shows, per-seed raw scores and losses included)
-/// and report.html (training curves, each family's k-curve beside its solver, the paired DrICL − IT intervals at many
+/// and report.html (training curves, the main arms' in-context gain while training, each family's k-curve beside its solver, the paired DrICL − IT intervals at many
 /// shots, the sensitivity sweep and the step cost), with sentences whose numbers all come from the findings.
 /// </summary>
 public static class ManyShotReport
@@ -31,6 +31,7 @@ public static class ManyShotReport
         ["quick"] = options.Quick,
         ["steps"] = plan.Steps,
         ["sweep_steps"] = plan.SweepSteps,
+        ["curve_steps"] = new JsonArray([.. findings.CurveSteps.Select(s => (JsonNode)s)]),
         ["batch"] = Text($"{plan.Rows} x {config.MaxPositionEmbeddings} tokens"),
         ["learning_rate"] = plan.LearningRate,
         ["seeds"] = findings.Items.Seeds,
@@ -56,7 +57,7 @@ public static class ManyShotReport
                     ["raw"] = Raw(arm.Scores[fi]),
                 };
             var average = findings.Curve(arm, ManyShotFindings.Average);
-            arms[arm.Name] = new JsonObject
+            var entry = arms[arm.Name] = new JsonObject
             {
                 ["families"] = families,
                 ["average"] = new JsonObject
@@ -68,6 +69,15 @@ public static class ManyShotReport
                 ["train_loss"] = new JsonArray([.. arm.Training.Select(steps => (JsonNode)new JsonArray([.. steps.Select(r => (JsonNode)Math.Round(r.Loss, 5))]))]),
                 ["median_step_seconds"] = arm.MedianStepSeconds() is double m ? Math.Round(m, 4) : null,
             };
+            if (arm.DuringTraining.Length > 0)
+                entry["during_training"] = new JsonArray([.. findings.DuringTraining(arm).Select(p => (JsonNode)new JsonObject
+                {
+                    ["step"] = p.Step,
+                    ["zero_shot"] = p.ZeroShot.ToJson(),
+                    ["largest_k"] = p.LargestK.ToJson(),
+                    ["gain"] = p.Gain.ToJson(),
+                    ["raw"] = new JsonArray([.. arm.DuringTraining[findings.CurveSteps.ToList().IndexOf(p.Step)].Select(f => (JsonNode)Raw(f))]),
+                })]);
         }
         return new JsonObject
         {
@@ -118,6 +128,13 @@ public static class ManyShotReport
         page.Heading("Does IT learn in context?");
         page.Paragraph(Text($"IT's score pooled over k >= {ManyShotPlan.ManyShotFrom} minus its k=0 score, on the same items: {gain.Difference.ToSignedString()} ({gain.Verdict})."));
         page.Table(["family", "IT (k >= 20) - IT (k = 0)", "verdict"], [.. findings.ItGainOverZeroShot.Select(p => (IReadOnlyList<string>)[p.Family, p.Difference.ToSignedString(), p.Verdict])]);
+        var scored = findings.Arms.Where(a => a.DuringTraining.Length > 0).ToList();
+        page.Paragraph(Text($"While training, each main arm was scored on the same items at k=0 and at each family's largest k ({string.Join(", ", findings.Items.Families.Select(f => Text($"{f.Family.Name} {f.Shots[^1]}")))}) ") +
+            Text($"at steps {string.Join(", ", findings.CurveSteps)}: the gain below is the paired difference, pooled over families. It shows when in-context learning appears."));
+        page.Chart("during-training", "score at the largest k minus score at k=0, while training", "step", "gain",
+            [.. scored.Select(a => new StudySeries(a.Name, [.. findings.DuringTraining(a).Select(p => StudyPoint.Of(p.Step, p.Gain))]))]);
+        page.Table(["step", "IT at k = 0", "IT at the largest k", "gain"],
+            [.. findings.DuringTraining(findings.Arm("it")).Select(p => (IReadOnlyList<string>)[Text($"{p.Step}"), p.ZeroShot.ToString(), p.LargestK.ToString(), p.Gain.ToSignedString()])]);
 
         page.Heading("Accuracy over k, per family, beside the optimal learner");
         var average = findings.Curve(findings.Arms[0], ManyShotFindings.Average);

@@ -26,7 +26,8 @@ public static class ManyShotStudy
         var solver = SolverScores.Compute(items);
         var arms = ManyShotArm.Main.Concat(ManyShotArm.Sweep).ToList();
         var none = new ArmResults("none", items);
-        var trained = arms.ToDictionary(a => a.Name, a => new ArmResults(a.Name, items));
+        int[] curveSteps = plan.CurveSteps;
+        var trained = arms.ToDictionary(a => a.Name, a => new ArmResults(a.Name, items, a.Factor is null ? curveSteps.Length : 0));
         log.WriteLine($"many-shot study: {families.Count} families, k up to {items.Families.Max(f => f.Shots[^1])} in {context} tokens, " +
             $"{seeds.Length} seeds x ({ManyShotArm.Main.Count} arms x {plan.Steps} steps + {ManyShotArm.Sweep.Count} DrICL settings x {plan.SweepSteps} steps) of {plan.Rows} x {context} tokens, " +
             $"{plan.Items} items per seed and family");
@@ -38,13 +39,20 @@ public static class ManyShotStudy
             foreach (var arm in arms)
             {
                 var model = setup.NewModel();
-                var steps = StudyTraining.Train(model, arm.Create(), setup.Batch, arm.Factor is null ? plan.Steps : plan.SweepSteps, plan.LearningRate);
-                trained[arm.Name].Add(s, steps, Score(model, items, s));
+                var results = trained[arm.Name];
+                Action<StepRecord>? during = null;
+                if (arm.Factor is null)
+                {
+                    results.AddCheckpoint(0, s, items.ScoreEnds(model, s));
+                    during = r => { if (Array.IndexOf(curveSteps, r.Step) is int c and > 0) results.AddCheckpoint(c, s, items.ScoreEnds(model, s)); };
+                }
+                var steps = StudyTraining.Train(model, arm.Create(), setup.Batch, arm.Factor is null ? plan.Steps : plan.SweepSteps, plan.LearningRate, during);
+                results.Add(s, steps, Score(model, items, s));
                 log.WriteLine($"seed {s + 1}/{seeds.Length} {arm.Name}: final loss {steps[^1].Loss:F3}, {clock.Elapsed.TotalMinutes:F1} min");
             }
         }
 
-        var findings = ManyShotFindings.Compute(items, none, [.. ManyShotArm.Main.Select(a => trained[a.Name])], solver,
+        var findings = ManyShotFindings.Compute(items, curveSteps, none, [.. ManyShotArm.Main.Select(a => trained[a.Name])], solver,
             [.. ManyShotArm.Sweep.Select(a => (a, trained[a.Name]))]);
         Directory.CreateDirectory(options.OutputDir);
         ManyShotReport.Write(options.OutputDir, plan, config, options, device, findings, clock.Elapsed.TotalSeconds);
