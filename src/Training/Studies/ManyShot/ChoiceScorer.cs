@@ -6,8 +6,7 @@ namespace DrICL.Training.Studies.ManyShot;
 
 /// <summary>
 /// Scores a single-token answer from one forward pass: the model reads the episode up to the query's answer and the
-/// answer is correct when the expected token has the highest logit among the family's choices (ties go to the earlier
-/// choice, so a constant model scores like always guessing the first).
+/// answer is correct when the expected token is the <see cref="AnswerRanking"/> best of the family's choices.
 /// </summary>
 public static class ChoiceScorer
 {
@@ -19,8 +18,6 @@ public static class ChoiceScorer
         var positions = episode.PositionIds[..episode.Query.TokenStart];
         var logits = model.Forward(Tape.NoGrad(model.Device), prompt, positions, 1, prompt.Length, lastOnly: true).Value.ToArray();   // logits: [1,V]
         if (ModelLoader.FirstNonFinite(logits) is int bad) throw new NonFiniteLogitsException(prompt.Length - 1, bad, logits[bad]);
-        int best = choices[0];
-        foreach (int c in choices) if (logits[c] > logits[best]) best = c;
-        return best == expected ? 1 : 0;
+        return choices[AnswerRanking.Best(logits, choices)] == expected ? 1 : 0;
     }
 }

@@ -6,9 +6,8 @@ using DrICL.Training.Synthetic;
 namespace DrICL.Training.Studies.MetaMeta;
 
 /// <summary>
-/// Scores a model on validation items whose answers are single tokens: the model's answer is the label whose token
-/// has the largest logit at the position that predicts the answer (the last prompt token). For single-token answers
-/// this is exactly the first step of greedy decoding restricted to the labels, in one forward pass per batch of items
+/// Scores a model on validation items whose answers are single tokens: the model's answer is the <see cref="AnswerRanking"/>
+/// best label at the position that predicts the answer (the last prompt token), in one forward pass per batch of items
 /// instead of a generation per item. Items are laid out as the training episodes are, in at most <c>seq</c> tokens
 /// (leading demonstrations dropped when they do not fit), and batched right-padded: causal attention keeps padding out.
 /// </summary>
@@ -39,8 +38,7 @@ public static class LabelScorer
             int vocab = model.Config.VocabSize;
             for (int r = 0; r < rows; r++)
             {
-                int at = (r * width + prompts[r].Length - 1) * vocab;
-                int best = Enumerable.Range(0, labelIds.Length).MaxBy(l => logits[at + labelIds[l]]);
+                int best = AnswerRanking.Best(logits.AsSpan((r * width + prompts[r].Length - 1) * vocab, vocab), labelIds);
                 scores[start + r] = domain.Labels[best] == items[start + r].Query.Output ? 1 : 0;
             }
         }
