@@ -1,6 +1,6 @@
 // Prefill projections: y_i[T, R_i] = x[T, C] · W_iᵀ for inference weights W_i [R_i, C] as stored (float32 or
 // bfloat16, memory-mapped or pinned) that share their input x, such as q|k|v or gate|up: the batched
-// counterpart of FusedMatVec, run on the decoder's ThreadTeam with the micro-kernels of Gemm.MicroKernels.cs.
+// counterpart of FusedMatVec, with the micro-kernels of Gemm.MicroKernels.cs.
 //
 // Why not the packed job of Gemm.Fast.cs: a prompt has only a few hundred rows, so each packed element of a
 // weight serves few FMAs, and that job meets twice per (column block, K slice) in Parallel.For (pack B, then
@@ -12,8 +12,9 @@
 //     runs every row panel of x against it: the packed panel (KC x NR floats, 48 KB) stays in L1/L2 while the
 //     x micro-panels stream from L2 (x at T = 128, C = 768 is 384 KB packed). Each weight element is
 //     packed once, by one thread, and no two chunks write the same element of y.
-// So a projection is two team steps whatever its size, and members claim column panels dynamically, so a
-// core slowed by other load simply takes fewer of them.
+// So a projection is two parallel steps whatever its size (Parallel.For, like the rest of the prefill, whose
+// waits block rather than spin, so a loaded machine does not stall on them), and threads claim column panels
+// dynamically, so a core slowed by other load simply takes fewer of them.
 
 using System.Buffers;
 
@@ -22,13 +23,13 @@ namespace DrICL.Kernels.Cpu;
 public static partial class Gemm
 {
     /// <summary>
-    /// y_i[T, W_i.Rows] = x[T, Cols] · W_iᵀ for weights sharing their column count, on the team; outputs are the
+    /// y_i[T, W_i.Rows] = x[T, Cols] · W_iᵀ for weights sharing their column count, on up to threads cores; outputs are the
     /// y_i's addresses (row-major, pinned). The semantics of <see cref="Reference"/> with transB (weights widened).
     /// </summary>
-    public static unsafe void Project(ThreadTeam team, float* x, int t, WeightMatrix[] weights, nint[] outputs) =>
-        Project(team, x, t, weights, outputs, Best);
+    public static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs) =>
+        Project(threads, x, t, weights, outputs, Best);
 
-    internal static unsafe void Project(ThreadTeam team, float* x, int t, WeightMatrix[] weights, nint[] outputs, MicroKernel kernel)
+    internal static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs, MicroKernel kernel)
     {
         if (weights.Length == 0 || weights.Length != outputs.Length) throw new ArgumentException($"{weights.Length} weights for {outputs.Length} outputs");
         if (weights.Any(w => w.Cols != weights[0].Cols)) throw new ArgumentException("projected weights must share their column count");
@@ -40,10 +41,9 @@ public static partial class Gemm
             fixed (float* p = buffer)
             {
                 job.PackedX = (float*)(((nint)p + 63) & ~(nint)63);
-                job.Packing = true;
-                team.Run(job, job.RowPanels);
-                job.Packing = false;
-                team.Run(job, job.ColumnPanels);
+                var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+                Parallel.For(0, job.RowPanels, options, job.PackRowPanel);
+                Parallel.For(0, job.ColumnPanels, options, job.ComputeColumnPanel);
             }
         }
         finally
@@ -52,8 +52,8 @@ public static partial class Gemm
         }
     }
 
-    /// <summary>Chunks of the packing step are row panels of x; chunks of the compute step, column panels of the weights.</summary>
-    sealed unsafe class ProjectionJob : ITeamJob
+    /// <summary>The packing step's items are row panels of x; the compute step's, column panels of the weights.</summary>
+    sealed unsafe class ProjectionJob
     {
         readonly float* x;
         readonly int t, k, mr, nr;
@@ -62,7 +62,6 @@ public static partial class Gemm
         readonly int[] firstPanel;  // firstPanel[i]: the first column panel of weights[i]; the last entry is the total
         readonly MicroKernel kernel;
         public float* PackedX;
-        public bool Packing;
 
         public ProjectionJob(float* x, int t, WeightMatrix[] weights, nint[] outputs, MicroKernel kernel)
         {
@@ -78,21 +77,15 @@ public static partial class Gemm
         public int ColumnPanels => firstPanel[^1];
         public int PackedXLength => RowPanels * mr * k;
 
-        public void Execute(int chunk, int chunks)
-        {
-            if (Packing) PackRowPanel(chunk);
-            else ComputeColumnPanel(chunk);
-        }
-
         // Row panel r of x, every KC slice: the slice at p0 is the [kc][MR] micro-panel at PackedX + (r·MR·K + p0·MR).
-        void PackRowPanel(int r)
+        public void PackRowPanel(int r)
         {
             int rows = Math.Min(mr, t - r * mr);
             for (int p0 = 0; p0 < k; p0 += KC)
                 PackTransposed(x + (nint)r * mr * k + p0, k, Math.Min(KC, k - p0), rows, mr, PackedX + (nint)r * mr * k + (nint)p0 * mr);
         }
 
-        void ComputeColumnPanel(int panel)
+        public void ComputeColumnPanel(int panel)
         {
             int i = 0;
             while (panel >= firstPanel[i + 1]) i++;

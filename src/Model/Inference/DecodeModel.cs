@@ -19,7 +19,7 @@ namespace DrICL.Model.Inference;
 ///   logits = lm_head · rmsnorm(x)
 ///
 /// Prefill runs a whole prompt through the same layers as [T, C] matrices on the GEMM (Gemm.Project, q|k|v and
-/// gate|up each one step of the team) and flash-attention kernels, reading each weight once for T tokens instead
+/// gate|up each one parallel step) and flash-attention kernels, reading each weight once for T tokens instead
 /// of T times, then produces the last position's logits.
 /// </summary>
 public sealed unsafe class DecodeModel : IDisposable
@@ -153,7 +153,7 @@ public sealed unsafe class DecodeModel : IDisposable
         {
             var layer = w.Layers[l];
             RmsNorm.Forward(X, layer.InputNorm, XN, rstd, n, c, eps);
-            Gemm.Project(team, Ptr(XN), n, [layer.Q, layer.K, layer.V], [Addr(Q), Addr(K), Addr(V)]);
+            Gemm.Project(team.Size, Ptr(XN), n, [layer.Q, layer.K, layer.V], [Addr(Q), Addr(K), Addr(V)]);
             fixed (float* pq = Q, pk = K)
                 for (int i = 0; i < n; i++)
                 {
@@ -164,12 +164,12 @@ public sealed unsafe class DecodeModel : IDisposable
             V.CopyTo(values.AsSpan(CacheRow(l, past), n * kvWidth));
             FlashAttention.Forward(Q, keys.AsSpan(CacheRow(l, 0), (past + n) * kvWidth), values.AsSpan(CacheRow(l, 0), (past + n) * kvWidth),
                 A, lse, shape, mask);
-            Gemm.Project(team, Ptr(A), n, [layer.O], [Addr(Y)]);
+            Gemm.Project(team.Size, Ptr(A), n, [layer.O], [Addr(Y)]);
             TensorPrimitives.Add(X, Y, X);
             RmsNorm.Forward(X, layer.PostNorm, XN, rstd, n, c, eps);
-            Gemm.Project(team, Ptr(XN), n, [layer.Gate, layer.Up], [Addr(G), Addr(U)]);
+            Gemm.Project(team.Size, Ptr(XN), n, [layer.Gate, layer.Up], [Addr(G), Addr(U)]);
             SwiGlu.Forward(G, U, S);
-            Gemm.Project(team, Ptr(S), n, [layer.Down], [Addr(Y)]);
+            Gemm.Project(team.Size, Ptr(S), n, [layer.Down], [Addr(Y)]);
             TensorPrimitives.Add(X, Y, X);
         }
         X.AsSpan((n - 1) * c, c).CopyTo(x);

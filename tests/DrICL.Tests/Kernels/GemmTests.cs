@@ -52,7 +52,7 @@ public class GemmTests
 
     // Prefill projections: several weights sharing x, f32 and bf16 mixed, against the reference with each weight
     // widened. Shapes hit partial row panels (t off MR), partial column panels (rows off NR), K tails below 8 and
-    // several KC slices; every micro-kernel, on a team of 1 and of 3.
+    // several KC slices; every micro-kernel, on 1 and 3 threads.
     [TestCase(1, new[] { 1 }, 1)]
     [TestCase(2, new[] { 3, 17 }, 33)]
     [TestCase(9, new[] { 49, 48, 5 }, 257)]
@@ -83,13 +83,12 @@ public class GemmTests
                 else Gemm.Bf16Reference(x, bf16[i], expected[i], t, rows[i], k);
             float* px = (float*)Pin(x);
             foreach (var kernel in Enum.GetValues<MicroKernel>())
-                foreach (int members in new[] { 1, 3 })
+                foreach (int threads in new[] { 1, 3 })
                 {
-                    using var team = new ThreadTeam(members);
                     var actual = expected.Select(e => WithSentinel(new float[e.Length])).ToArray();
-                    Gemm.Project(team, px, t, weights, actual.Select(Pin).ToArray(), kernel);
+                    Gemm.Project(threads, px, t, weights, actual.Select(Pin).ToArray(), kernel);
                     for (int i = 0; i < rows.Length; i++)
-                        AssertClose(expected[i], actual[i], $"{t}x{rows[i]}x{k} weight {i} ({weights[i].Format}) {kernel} team of {members}");
+                        AssertClose(expected[i], actual[i], $"{t}x{rows[i]}x{k} weight {i} ({weights[i].Format}) {kernel} threads={threads}");
                 }
         }
         finally
