@@ -29,11 +29,10 @@
 //
 // Small M (decode steps, M < MR) skips packing altogether (Gemm.Skinny.cs).
 //
-// bfloat16 B (MultiplyBf16: a prefill's activations times bf16 inference weights, [N,K] as stored) goes
-// through the same job: packing already copies every element of B once per (block, slice), so it widens
-// there too (8 rows of 8 values at a time, then the same 8x8 transpose) and the micro-kernel runs on fp32
-// as before. Each widened value is then used by all M rows, instead of widening the whole weight into a
-// temporary first and reading it back.
+// bfloat16 weights (prefill projections, Gemm.Projection.cs) are widened while packing: packing already copies
+// every element of B once, so it widens there too (8 rows of 8 values at a time, then the same 8x8 transpose)
+// and the micro-kernel runs on fp32 as before. Each widened value is then used by all M rows, instead of
+// widening the whole weight into a temporary first and reading it back.
 
 using System.Buffers;
 using System.Numerics.Tensors;
@@ -82,25 +81,6 @@ public static partial class Gemm
         }
     }
 
-    /// <summary>c[M,N] = a[M,K] @ bᵀ for b [N,K] in bfloat16 (a linear layer's weight as stored), on every core; see <see cref="Bf16Reference"/>.</summary>
-    public static void MultiplyBf16(ReadOnlySpan<float> a, ReadOnlySpan<ushort> b, Span<float> c, int m, int n, int k) =>
-        MultiplyBf16(a, b, c, m, n, k, Best, Environment.ProcessorCount);
-
-    internal static unsafe void MultiplyBf16(ReadOnlySpan<float> a, ReadOnlySpan<ushort> b, Span<float> c, int m, int n, int k, MicroKernel kernel, int threads)
-    {
-        CheckSizes(a.Length, b.Length, c.Length, m, n, k);
-        if (m == 0 || n == 0) return;
-        if (k == 0)
-        {
-            c[..(m * n)].Clear();
-            return;
-        }
-        if ((long)m * n * k < SerialWork) threads = 1;
-        fixed (float* pa = a, pc = c)
-        fixed (ushort* pb = b)
-            new PackedJob(pa, pb, pc, m, n, k, kernel, threads).Run();
-    }
-
     static (int Mr, int Nr) Shape(MicroKernel kernel) => kernel switch
     {
         MicroKernel.Vector512x8x48 => (8, 48),
@@ -114,7 +94,6 @@ public static partial class Gemm
     sealed unsafe class PackedJob
     {
         readonly float* a, b, c;
-        readonly ushort* bf16B;  // b in bfloat16 ([N,K], transB), widened while packing; b is null then
         readonly int m, n, k, mr, nr, threads, rowPanels, colParts;
         readonly bool transA, transB, accumulate;
         readonly MicroKernel kernel;
@@ -136,9 +115,6 @@ public static partial class Gemm
             compute = Compute;
             options = new ParallelOptions { MaxDegreeOfParallelism = threads };
         }
-
-        public PackedJob(float* a, ushort* bf16B, float* c, int m, int n, int k, MicroKernel kernel, int threads)
-            : this(a, null, c, m, n, k, false, true, false, kernel, threads) => this.bf16B = bf16B;
 
         public void Run()
         {
@@ -181,8 +157,7 @@ public static partial class Gemm
         {
             int j = j0 + panel * nr;
             float* dst = packedB + panel * nr * kc;
-            if (bf16B != null) PackTransposedBf16(bf16B + (nint)j * k + p0, k, kc, Math.Min(nr, j1 - j), nr, dst);
-            else if (transB) PackTransposed(b + (nint)j * k + p0, k, kc, Math.Min(nr, j1 - j), nr, dst);
+            if (transB) PackTransposed(b + (nint)j * k + p0, k, kc, Math.Min(nr, j1 - j), nr, dst);
             else PackRows(b + (nint)p0 * n + j, n, kc, Math.Min(nr, j1 - j), nr, dst);
         }
 
@@ -204,15 +179,21 @@ public static partial class Gemm
                 else
                 {
                     RunKernel(kernel, packedA, bp, scratch, nr, kc, false);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        var src = new ReadOnlySpan<float>(scratch + r * nr, cols);
-                        var dst = new Span<float>(cp + (nint)r * n, cols);
-                        if (load) TensorPrimitives.Add(dst, src, dst);
-                        else src.CopyTo(dst);
-                    }
+                    StoreEdge(scratch, nr, cp, n, rows, cols, load);
                 }
             }
+        }
+    }
+
+    // An edge tile computed into scratch [MR][NR]: its rows x cols corner is added to c (load) or copied.
+    static unsafe void StoreEdge(float* scratch, int nr, float* c, nint ldc, int rows, int cols, bool load)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var src = new ReadOnlySpan<float>(scratch + r * nr, cols);
+            var dst = new Span<float>(c + r * ldc, cols);
+            if (load) TensorPrimitives.Add(dst, src, dst);
+            else src.CopyTo(dst);
         }
     }
 
@@ -291,12 +272,13 @@ public static partial class Gemm
         Avx.Store(d + 7 * ldd, Avx.Permute2x128(u3, u7, 0x31));
     }
 
-    /// <summary>Pinned, 64-byte aligned buffers for the A micro-panel and the edge tile, one set per thread, kept across calls.</summary>
+    /// <summary>Pinned, 64-byte aligned buffers for the A and B micro-panels and the edge tile, one set per thread, kept across calls.</summary>
     static unsafe class Buffers
     {
-        [ThreadStatic] static float[]? a, scratch;
+        [ThreadStatic] static float[]? a, b, scratch;
 
         public static float* A(int floats) => Get(ref a, floats);
+        public static float* B(int floats) => Get(ref b, floats);
         public static float* Scratch(int floats) => Get(ref scratch, floats);
 
         static float* Get(ref float[]? buffer, int floats)

@@ -18,8 +18,9 @@ namespace DrICL.Model.Inference;
 ///               x += Wd · (silu(g) * u)
 ///   logits = lm_head · rmsnorm(x)
 ///
-/// Prefill runs a whole prompt through the same layers as [T, C] matrices on the GEMM and flash-attention
-/// kernels (reading each weight once for T tokens instead of T times), then produces the last position's logits.
+/// Prefill runs a whole prompt through the same layers as [T, C] matrices on the GEMM (Gemm.Project, q|k|v and
+/// gate|up each one parallel step) and flash-attention kernels, reading each weight once for T tokens instead
+/// of T times, then produces the last position's logits.
 /// </summary>
 public sealed unsafe class DecodeModel : IDisposable
 {
@@ -56,7 +57,6 @@ public sealed unsafe class DecodeModel : IDisposable
         team = new ThreadTeam(threads);
         rope = new RotaryTable(inverseFrequencies, context);
 
-        static float[] Pinned(long n) => GC.AllocateArray<float>(checked((int)n), pinned: true);
         x = Pinned(c); xb = Pinned(c); xb2 = Pinned(c);
         q = Pinned(heads * headDim); att = Pinned(heads * headDim); k = Pinned(kvWidth); v = Pinned(kvWidth);
         gate = Pinned(f); up = Pinned(f); act = Pinned(f);
@@ -87,6 +87,7 @@ public sealed unsafe class DecodeModel : IDisposable
         return new DecodeModel(weights, context, weights.Config.Rope.Inverse, threads);
     }
 
+    static float[] Pinned(long n) => GC.AllocateArray<float>(checked((int)n), pinned: true);
     static float* Ptr(float[] pinned) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
     static nint Addr(float[] pinned) => (nint)Ptr(pinned);
 
@@ -141,17 +142,9 @@ public sealed unsafe class DecodeModel : IDisposable
         CheckRoom(tokens.Length);
         foreach (int t in tokens) CheckToken(t);
         int n = tokens.Length, past = Length, qWidth = heads * headDim;
-        var X = new float[n * c];
-        var XN = new float[n * c];
+        float[] X = Pinned(n * c), XN = Pinned(n * c), Q = Pinned(n * qWidth), K = Pinned(n * kvWidth), V = Pinned(n * kvWidth),
+            A = Pinned(n * qWidth), Y = Pinned(n * c), G = Pinned(n * f), U = Pinned(n * f), S = Pinned(n * f);
         var rstd = new float[n];
-        var Q = new float[n * qWidth];
-        var K = new float[n * kvWidth];
-        var V = new float[n * kvWidth];
-        var A = new float[n * qWidth];
-        var Y = new float[n * c];
-        var G = new float[n * f];
-        var U = new float[n * f];
-        var S = new float[n * f];
         var lse = new float[heads * n];
         for (int i = 0; i < n; i++) w.Embedding.ReadRow(tokens[i], X.AsSpan(i * c, c));
         var shape = new AttentionShape(1, n, past + n, heads, kvHeads, headDim, past);
@@ -160,9 +153,7 @@ public sealed unsafe class DecodeModel : IDisposable
         {
             var layer = w.Layers[l];
             RmsNorm.Forward(X, layer.InputNorm, XN, rstd, n, c, eps);
-            Project(XN, n, layer.Q, Q);
-            Project(XN, n, layer.K, K);
-            Project(XN, n, layer.V, V);
+            Gemm.Project(team.Size, Ptr(XN), n, [layer.Q, layer.K, layer.V], [Addr(Q), Addr(K), Addr(V)]);
             fixed (float* pq = Q, pk = K)
                 for (int i = 0; i < n; i++)
                 {
@@ -173,13 +164,12 @@ public sealed unsafe class DecodeModel : IDisposable
             V.CopyTo(values.AsSpan(CacheRow(l, past), n * kvWidth));
             FlashAttention.Forward(Q, keys.AsSpan(CacheRow(l, 0), (past + n) * kvWidth), values.AsSpan(CacheRow(l, 0), (past + n) * kvWidth),
                 A, lse, shape, mask);
-            Project(A, n, layer.O, Y);
+            Gemm.Project(team.Size, Ptr(A), n, [layer.O], [Addr(Y)]);
             TensorPrimitives.Add(X, Y, X);
             RmsNorm.Forward(X, layer.PostNorm, XN, rstd, n, c, eps);
-            Project(XN, n, layer.Gate, G);
-            Project(XN, n, layer.Up, U);
+            Gemm.Project(team.Size, Ptr(XN), n, [layer.Gate, layer.Up], [Addr(G), Addr(U)]);
             SwiGlu.Forward(G, U, S);
-            Project(S, n, layer.Down, Y);
+            Gemm.Project(team.Size, Ptr(S), n, [layer.Down], [Addr(Y)]);
             TensorPrimitives.Add(X, Y, X);
         }
         X.AsSpan((n - 1) * c, c).CopyTo(x);
@@ -212,16 +202,6 @@ public sealed unsafe class DecodeModel : IDisposable
         float s = (float)(1.0 / Math.Sqrt((double)TensorPrimitives.SumOfSquares(input) / c + eps));
         TensorPrimitives.Multiply(input, s, y);
         TensorPrimitives.Multiply(y, weight, y);
-    }
-
-    // input: [T, cols] -> y: [T, rows] = input @ Wᵀ. bf16 weights are widened inside the GEMM's packing.
-    static void Project(float[] input, int t, WeightMatrix weight, float[] y)
-    {
-        int rows = weight.Rows, cols = weight.Cols;
-        if (weight.Format == WeightFormat.F32)
-            Gemm.Multiply(input.AsSpan(0, t * cols), new ReadOnlySpan<float>(weight.Data, rows * cols), y.AsSpan(0, t * rows), t, rows, cols, false, true, false);
-        else
-            Gemm.MultiplyBf16(input.AsSpan(0, t * cols), new ReadOnlySpan<ushort>(weight.Data, rows * cols), y.AsSpan(0, t * rows), t, rows, cols);
     }
 
     /// <summary>Attention of the current query over the cached positions; each chunk is a range of heads.</summary>

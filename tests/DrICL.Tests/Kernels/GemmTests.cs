@@ -50,28 +50,51 @@ public class GemmTests
                 }
     }
 
-    // The bf16 path widens B while packing: the same shapes' edges (partial NR panels, K tails below 8, KC slices).
-    [TestCase(1, 1, 1)]
-    [TestCase(3, 17, 33)]
-    [TestCase(17, 3, 65)]
-    [TestCase(9, 49, 257)]
-    [TestCase(130, 97, 513)]
-    [TestCase(16, 900, 300)]
-    public void Bf16MatchesReference(int m, int n, int k)
+    // Prefill projections: several weights sharing x, f32 and bf16 mixed, against the reference with each weight
+    // widened. Shapes hit partial row panels (t off MR), partial column panels (rows off NR), K tails below 8 and
+    // several KC slices; every micro-kernel, on 1 and 3 threads.
+    [TestCase(1, new[] { 1 }, 1)]
+    [TestCase(2, new[] { 3, 17 }, 33)]
+    [TestCase(9, new[] { 49, 48, 5 }, 257)]
+    [TestCase(17, new[] { 96, 100 }, 300)]
+    [TestCase(130, new[] { 97 }, 513)]
+    public unsafe void ProjectionMatchesReference(int t, int[] rows, int k)
     {
-        var rng = new Random(m * 7919 + n * 31 + k);
-        var a = RandomArray(rng, m * k);
-        var b = new ushort[n * k];
-        Bf16.FromFloats(RandomArray(rng, n * k), b);
-        var expected = new float[m * n];
-        Gemm.Bf16Reference(a, b, expected, m, n, k);
-        foreach (var kernel in Enum.GetValues<MicroKernel>())
-            foreach (int threads in new[] { 1, 3 })
-            {
-                var actual = WithSentinel(new float[m * n]);
-                Gemm.MultiplyBf16(a, b, actual, m, n, k, kernel, threads);
-                AssertClose(expected, actual, $"bf16 {m}x{n}x{k} {kernel} threads={threads}");
-            }
+        var rng = new Random(t * 7919 + rows.Sum() * 31 + k);
+        var x = RandomArray(rng, t * k);
+        var f32 = rows.Select(r => RandomArray(rng, r * k)).ToArray();
+        var bf16 = f32.Select(w => { var b = new ushort[w.Length]; Bf16.FromFloats(w, b); return b; }).ToArray();
+        var expected = rows.Select(r => new float[t * r]).ToArray();
+        var handles = new List<System.Runtime.InteropServices.GCHandle>();
+        nint Pin(object array)
+        {
+            var h = System.Runtime.InteropServices.GCHandle.Alloc(array, System.Runtime.InteropServices.GCHandleType.Pinned);
+            handles.Add(h);
+            return h.AddrOfPinnedObject();
+        }
+        try
+        {
+            // Even-numbered weights as f32, odd ones as bf16.
+            var weights = rows.Select((r, i) => i % 2 == 0
+                ? new WeightMatrix(r, k, WeightFormat.F32, (void*)Pin(f32[i]))
+                : new WeightMatrix(r, k, WeightFormat.Bf16, (void*)Pin(bf16[i]))).ToArray();
+            for (int i = 0; i < rows.Length; i++)
+                if (i % 2 == 0) Gemm.Reference(x, f32[i], expected[i], t, rows[i], k, false, true, false);
+                else Gemm.Bf16Reference(x, bf16[i], expected[i], t, rows[i], k);
+            float* px = (float*)Pin(x);
+            foreach (var kernel in Enum.GetValues<MicroKernel>())
+                foreach (int threads in new[] { 1, 3 })
+                {
+                    var actual = expected.Select(e => WithSentinel(new float[e.Length])).ToArray();
+                    Gemm.Project(threads, px, t, weights, actual.Select(Pin).ToArray(), kernel);
+                    for (int i = 0; i < rows.Length; i++)
+                        AssertClose(expected[i], actual[i], $"{t}x{rows[i]}x{k} weight {i} ({weights[i].Format}) {kernel} threads={threads}");
+                }
+        }
+        finally
+        {
+            foreach (var h in handles) h.Free();
+        }
     }
 
     [Test]

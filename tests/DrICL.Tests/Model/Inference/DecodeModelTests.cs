@@ -54,6 +54,21 @@ public class DecodeModelTests
         Assert.That(same, Is.GreaterThanOrEqualTo(total * 3 / 4), $"{same}/{total}");
     }
 
+    // The bf16 prefill (GEMM projections widening the weights while packing) against bf16 steps (matrix-vector
+    // products widening them in registers): the same bf16 weights, so only the summation order differs.
+    [TestCaseSource(nameof(Models))]
+    public void Bf16PrefillGivesTheLogitsOfBf16Steps(string name)
+    {
+        int[] ids = [1, 17, 42, 5, 63, 8, 29, 3, 11, 40, 2, 9, 33, 12, 7, 50];
+        using var model = DecodeModel.Load(Folder(name), WeightFormat.Bf16, 32, threads: 2);
+        float[] stepped = [];
+        foreach (int id in ids) stepped = model.Step(id).ToArray();
+        model.Truncate(0);
+        Assert.That(model.Prefill(ids.AsSpan(0, 7)).ToArray(), Is.Not.EqualTo(stepped), "a shorter prompt gives other logits");
+        model.Truncate(0);
+        Assert.That(model.Prefill(ids).ToArray(), Is.EqualTo(stepped).Within(1e-4f));
+    }
+
     [Test]
     public void Bf16CheckpointsAreUsedInPlaceAndOthersConverted()
     {
