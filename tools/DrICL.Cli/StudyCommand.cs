@@ -17,15 +17,18 @@ public static class StudyCommand
     public static Command Create()
     {
         var command = new Command("study", "Run a reproducible study (several training seeds per arm, bootstrap intervals, paired comparisons) and write results.json and report.html");
-        command.Subcommands.Add(Study("many-shot", "None, IT, MetaICL and DrICL trained from scratch on the single-token synthetic families, k up to 100 in 1024 tokens, beside each family's optimal learner; DrICL's alpha/gamma/window sweep and step cost (default budget 13 minutes on 2 quiet cores)", ManyShotStudy.Run));
-        command.Subcommands.Add(Study("meta-learners", MetaLearnersStudy.Description, MetaLearnersStudy.Run));
-        command.Subcommands.Add(Study("curriculum", CurriculumStudy.Description, CurriculumStudy.Run));
-        command.Subcommands.Add(Study("meta-meta", MetaMetaStudy.Description, MetaMetaStudy.Run));
+        command.Subcommands.Add(Study("many-shot", ManyShotStudy.Description, ManyShotPlan.DefaultMinutes, ManyShotStudy.Run));
+        command.Subcommands.Add(Study("meta-learners", MetaLearnersStudy.Description, MetaLearnersPlan.DefaultMinutes, MetaLearnersStudy.Run));
+        command.Subcommands.Add(Study("curriculum", CurriculumStudy.Description, CurriculumPlan.DefaultMinutes, CurriculumStudy.Run));
+        command.Subcommands.Add(Study("meta-meta", MetaMetaStudy.Description, MetaMetaPlan.DefaultMinutes, MetaMetaStudy.Run));
         return command;
     }
 
-    /// <summary>One study's subcommand with the shared options; <paramref name="run"/> writes both files and logs its findings.</summary>
-    static Command Study(string name, string description, Action<StudyOptions, IDevice, TextWriter> run)
+    /// <summary>
+    /// One study's subcommand with the shared options; <paramref name="run"/> writes both files and logs its findings. The help
+    /// text states the default plan's minutes from the plan itself, so it cannot go stale when the plan changes.
+    /// </summary>
+    static Command Study(string name, string description, double defaultMinutes, Action<StudyOptions, IDevice, TextWriter> run)
     {
         var output = new Option<DirectoryInfo?>("--out") { Description = $"where results.json and report.html go (default: study-out/{name})" };
         var budget = BoundedOption.Optional("--budget", 0.1, 100_000.0, "minutes on a 2-core machine like ours: scales the default plan's training steps (default: the study's own)");
@@ -36,7 +39,7 @@ public static class StudyCommand
         var heads = BoundedOption.Optional("--heads", 1, 1024, "attention heads; must divide --dim (default: the study's model)");
         var context = BoundedOption.Optional("--context", 16, 1_048_576, "tokens per episode (default: the study's context)");
         var device = new DeviceOption();
-        var study = new Command(name, description) { output, budget, quick, seeds, layers, dim, heads, context };
+        var study = new Command(name, FormattableString.Invariant($"{description} (default plan: {defaultMinutes} minutes on 2 quiet cores; --budget scales its steps)")) { output, budget, quick, seeds, layers, dim, heads, context };
         device.AddTo(study);
         study.SetAction(parse => CliError.Guard(parse, console =>
         {

@@ -17,8 +17,7 @@ namespace DrICL.Training.Studies;
 public static class CurriculumStudy
 {
     public const string Description = "Curriculum: in-context sparse linear regression with the number of non-zero weights rising over training, " +
-        "against all of them from the start; steps to a held-out loss threshold and final accuracy at the full difficulty, beside the optimal learner " +
-        "(default plan: 12 minutes on 2 cores)";
+        "against all of them from the start; steps to a held-out loss threshold and final accuracy at the full difficulty, beside the optimal learner";
 
     public static void Run(StudyOptions options, IDevice device, TextWriter log)
     {

@@ -70,13 +70,13 @@ public static class ManyShotReport
                 ["median_step_seconds"] = arm.MedianStepSeconds() is double m ? Math.Round(m, 4) : null,
             };
             if (arm.DuringTraining.Length > 0)
-                entry["during_training"] = new JsonArray([.. findings.DuringTraining(arm).Select(p => (JsonNode)new JsonObject
+                entry["during_training"] = new JsonArray([.. findings.DuringTraining(arm).Select((p, c) => (JsonNode)new JsonObject
                 {
                     ["step"] = p.Step,
                     ["zero_shot"] = p.ZeroShot.ToJson(),
                     ["largest_k"] = p.LargestK.ToJson(),
                     ["gain"] = p.Gain.ToJson(),
-                    ["raw"] = new JsonArray([.. arm.DuringTraining[findings.CurveSteps.ToList().IndexOf(p.Step)].Select(f => (JsonNode)Raw(f))]),
+                    ["raw"] = new JsonArray([.. arm.DuringTraining[c].Select(f => (JsonNode)Raw(f))]),
                 })]);
         }
         return new JsonObject

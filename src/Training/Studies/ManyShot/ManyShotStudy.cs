@@ -13,6 +13,9 @@ namespace DrICL.Training.Studies.ManyShot;
 /// </summary>
 public static class ManyShotStudy
 {
+    public const string Description = "None, IT, MetaICL and DrICL trained from scratch on the single-token synthetic families, k up to 100 in 1024 tokens, " +
+        "beside each family's optimal learner, with IT's in-context gain while training; DrICL's alpha/gamma/window sweep and step cost";
+
     public static void Run(StudyOptions options, IDevice device, TextWriter log)
     {
         var clock = Stopwatch.StartNew();

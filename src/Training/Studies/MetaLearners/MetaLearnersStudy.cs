@@ -19,8 +19,7 @@ namespace DrICL.Training.Studies.MetaLearners;
 public static class MetaLearnersStudy
 {
     public const string Description = "Meta-learners: the ICL model trained on a pair-wise metric, a class-prototype and an amortization family " +
-        "alone and mixed, beside nearest neighbour, class means and the maximum-likelihood fit; does mixed training keep single-family accuracy? " +
-        "(default plan: 12 minutes on 2 quiet cores)";
+        "alone and mixed, beside nearest neighbour, class means and the maximum-likelihood fit; does mixed training keep single-family accuracy?";
 
     public static void Run(StudyOptions options, IDevice device, TextWriter log)
     {

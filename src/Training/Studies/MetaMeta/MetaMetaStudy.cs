@@ -16,7 +16,7 @@ namespace DrICL.Training.Studies.MetaMeta;
 public static class MetaMetaStudy
 {
     public const string Description =
-        "Meta-meta-learning: fine-tune an ICL model to each domain (task family) from 64, 256 or 1024 of its tasks, starting from the base model or from a Reptile initialization learned across the other domains; validation accuracy per domain size with 95% intervals and paired differences (default plan about 10 minutes on 2 cores; --budget scales its steps)";
+        "Meta-meta-learning: fine-tune an ICL model to each domain (task family) from 64, 256 or 1024 of its tasks, starting from the base model or from a Reptile initialization learned across the other domains; validation accuracy per domain size with 95% intervals and paired differences";
 
     public static void Run(StudyOptions options, IDevice device, TextWriter log)
     {
