@@ -33,6 +33,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DrICL.Kernels.Cpu;
 
@@ -55,7 +56,14 @@ public static unsafe partial class FlashAttention
             {
                 problem.Q = pq; problem.K = pk; problem.V = pv; problem.O = po; problem.Lse = plse; problem.KT = pkt;
                 problem.Transpose(pk, pkt);
-                Parallel.For(0, s.Batch * s.Heads * problem.QueryBlocks, item => problem.ForwardBlock(item, Scratch.ForThread(s.HeadDim)));
+                // Causal blocks differ in cost up to QueryBlocks-fold, so every thread pulls the next item from one
+                // counter in ForwardBlock's order (most key tiles first), and the cheap ones fill the gaps at the end.
+                int items = s.Batch * s.Heads * problem.QueryBlocks, next = -1;
+                Parallel.For(0, Math.Min(Environment.ProcessorCount, items), _ =>
+                {
+                    var w = Scratch.ForThread(s.HeadDim);
+                    for (int item; (item = Interlocked.Increment(ref next)) < items;) problem.ForwardBlock(item, w);
+                });
             }
         }
         finally { ArrayPool<float>.Shared.Return(kt); }
@@ -180,7 +188,7 @@ public static unsafe partial class FlashAttention
         float* Transposed(float* xt, int b, int kvh) => xt + (long)(b * s.KvHeads + kvh) * d * keyPad;
         int RowStat(int b, int h, int i) => (b * s.Heads + h) * s.QueryLength + i;
 
-        /// <summary>x: [B,Tk,KV,D] -> xt: [B,KV,D,keyPad], zero-padded past Tk.</summary>
+        /// <summary>x: [B,Tk,KV,D] -> xt: [B,KV,D,keyPad], zero-padded past Tk; 8 x 8 blocks through registers.</summary>
         public void Transpose(float* x, float* xt)
         {
             float* src0 = x, dst0 = xt;
@@ -188,7 +196,15 @@ public static unsafe partial class FlashAttention
             {
                 int b = bk / s.KvHeads, kvh = bk % s.KvHeads;
                 float* dst = Transposed(dst0, b, kvh);
-                for (int j = 0; j < s.KeyLength; j++)
+                int j = 0, blocked = Avx.IsSupported ? d / 8 * 8 : 0;
+                for (; j + 8 <= s.KeyLength && blocked > 0; j += 8)
+                {
+                    float* src = KeyRow(src0, b, j, kvh);
+                    for (int c = 0; c < blocked; c += 8) Transpose8x8(src + c, keyStride, dst + (long)c * keyPad + j, keyPad);
+                    for (int c = blocked; c < d; c++)
+                        for (int y = 0; y < 8; y++) dst[(long)c * keyPad + j + y] = src[y * keyStride + c];
+                }
+                for (; j < s.KeyLength; j++)
                 {
                     float* src = KeyRow(src0, b, j, kvh);
                     for (int c = 0; c < d; c++) dst[(long)c * keyPad + j] = src[c];
@@ -208,7 +224,9 @@ public static unsafe partial class FlashAttention
 
         public void ForwardBlock(int item, Scratch w)
         {
-            int b = item / (s.Heads * QueryBlocks), h = item / QueryBlocks % s.Heads, i0 = item % QueryBlocks * QueryTile;
+            // Items run last query block first: under the causal mask later blocks see more key tiles.
+            int bh = item % (s.Batch * s.Heads), b = bh / s.Heads, h = bh % s.Heads;
+            int i0 = (QueryBlocks - 1 - item / (s.Batch * s.Heads)) * QueryTile;
             int rows = Math.Min(QueryTile, s.QueryLength - i0), kvh = h / s.Group;
             float* scores = w.Scores, acc = w.Acc, max = w.Max, sum = w.Sum;
             new Span<float>(acc, rows * d).Clear();
@@ -222,16 +240,7 @@ public static unsafe partial class FlashAttention
                 if (SegmentsDisjoint(b, i0, rows, j0, valid)) continue;
                 Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, keyPad, scores, rows, width, d, scale);
                 Mask(scores, b, i0, rows, j0, width);
-                for (int r = 0; r < rows; r++)
-                {
-                    float* row = scores + r * KeyTile;
-                    float m = MathF.Max(max[r], TensorPrimitives.Max(new ReadOnlySpan<float>(row, width)));
-                    if (m == float.NegativeInfinity) { new Span<float>(row, width).Clear(); continue; } // nothing visible yet
-                    float alpha = MathF.Exp(max[r] - m);
-                    sum[r] = sum[r] * alpha + ExpInPlace(row, width, m);
-                    if (alpha != 1f) TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + r * d, d), alpha, new Span<float>(acc + r * d, d));
-                    max[r] = m;
-                }
+                for (int r = 0; r < rows; r++) OnlineSoftmaxRow(scores + r * KeyTile, width, ref max[r], ref sum[r], acc + r * d, d);
                 AccumulateRows(scores, KeyTile, 1, rows, valid, KeyRow(V, b, j0, kvh), keyStride, acc, d, d);
             }
 
@@ -364,25 +373,114 @@ public static unsafe partial class FlashAttention
 
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
-    /// <summary>row[0..n) = exp(row - shift), returning the sum; n is a multiple of the vector width.</summary>
-    static float ExpInPlace(float* row, int n, float shift)
+    /// <summary>
+    /// One query row's step of the online softmax over a tile of scores (width a multiple of 8), all in registers:
+    /// the tile's max joins the running max m, the row becomes P = exp(S - m) and its sum joins l, and only
+    /// when m grew are l and the output accumulator acc[0..d) rescaled by exp(m_old - m).
+    /// </summary>
+    static void OnlineSoftmaxRow(float* row, int width, ref float max, ref float sum, float* acc, int d)
     {
-        var sh = Vector256.Create(shift);
-        var total = Vector256<float>.Zero;
-        for (int x = 0; x < n; x += Vector256<float>.Count)
+        var top = Vector256.Load(row);
+        for (int x = 8; x < width; x += 8) top = Vector256.Max(top, Vector256.Load(row + x));
+        float m = MathF.Max(max, HorizontalMax(top));
+        if (m == float.NegativeInfinity)
         {
-            var e = Vector256.Exp(Vector256.Load(row + x) - sh);
+            new Span<float>(row, width).Clear();  // nothing visible yet
+            return;
+        }
+        var shift = Vector256.Create(m);
+        var total = Vector256<float>.Zero;
+        for (int x = 0; x < width; x += 8)
+        {
+            var e = Vector256.Exp(Vector256.Load(row + x) - shift);
             e.Store(row + x);
             total += e;
         }
-        return Vector256.Sum(total);
+        if (m != max)
+        {
+            float alpha = MathF.Exp(max - m);
+            sum *= alpha;
+            var a = Vector256.Create(alpha);
+            int c = 0;
+            for (; c + 8 <= d; c += 8) (Vector256.Load(acc + c) * a).Store(acc + c);
+            for (; c < d; c++) acc[c] *= alpha;
+            max = m;
+        }
+        sum += Vector256.Sum(total);
+    }
+
+    static float HorizontalMax(Vector256<float> v)
+    {
+        var h = Vector128.Max(v.GetLower(), v.GetUpper());
+        h = Vector128.Max(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
+        return MathF.Max(h.GetElement(0), h.GetElement(1));
+    }
+
+    /// <summary>dst[c, y] = src[y, c] for an 8 x 8 block: unpack pairs, shuffle quads, swap 128-bit halves.</summary>
+    static void Transpose8x8(float* src, int srcStride, float* dst, int dstStride)
+    {
+        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + srcStride);
+        var r2 = Avx.LoadVector256(src + 2 * srcStride); var r3 = Avx.LoadVector256(src + 3 * srcStride);
+        var r4 = Avx.LoadVector256(src + 4 * srcStride); var r5 = Avx.LoadVector256(src + 5 * srcStride);
+        var r6 = Avx.LoadVector256(src + 6 * srcStride); var r7 = Avx.LoadVector256(src + 7 * srcStride);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1); var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5); var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE); var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE); var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>
     /// dst[r, x] = scale * sum_c a[r, c] * bt[c, x] for r &lt; rows, x &lt; width (a multiple of KeyChunk);
-    /// a rows are aStride apart, bt rows btStride apart, dst rows KeyTile apart. Register block: 4 rows x 32 keys.
+    /// a rows are aStride apart, bt rows btStride apart, dst rows KeyTile apart. Register blocks: 8 rows x 32 keys
+    /// of Vector512 where the hardware has it, then 4 rows x 32 keys and single rows of Vector256.
     /// </summary>
     static void Scores(float* a, int aStride, float* bt, int btStride, float* dst, int rows, int width, int d, float scale)
+    {
+        int r = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; r + 8 <= rows; r += 8) ScoresEightRows(a + r * aStride, aStride, bt, btStride, dst + r * KeyTile, width, d, scale);
+        ScoresNarrow(a + r * aStride, aStride, bt, btStride, dst + r * KeyTile, rows - r, width, d, scale);
+    }
+
+    // 16 Vector512 accumulators: 8 query rows x 32 keys; each step loads 32 keys of one bt row and broadcasts 8 a elements.
+    static void ScoresEightRows(float* a, int aStride, float* bt, int btStride, float* dst, int width, int d, float scale)
+    {
+        var sc = Vector512.Create(scale);
+        float* a0 = a, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride, a4 = a3 + aStride, a5 = a4 + aStride, a6 = a5 + aStride, a7 = a6 + aStride;
+        for (int x = 0; x < width; x += KeyChunk)
+        {
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+            float* col = bt + x;
+            for (int c = 0; c < d; c++, col += btStride)
+            {
+                var k0 = Vector512.Load(col); var k1 = Vector512.Load(col + 16);
+                var q = Vector512.Create(a0[c]); c00 = Vector512.FusedMultiplyAdd(q, k0, c00); c01 = Vector512.FusedMultiplyAdd(q, k1, c01);
+                q = Vector512.Create(a1[c]); c10 = Vector512.FusedMultiplyAdd(q, k0, c10); c11 = Vector512.FusedMultiplyAdd(q, k1, c11);
+                q = Vector512.Create(a2[c]); c20 = Vector512.FusedMultiplyAdd(q, k0, c20); c21 = Vector512.FusedMultiplyAdd(q, k1, c21);
+                q = Vector512.Create(a3[c]); c30 = Vector512.FusedMultiplyAdd(q, k0, c30); c31 = Vector512.FusedMultiplyAdd(q, k1, c31);
+                q = Vector512.Create(a4[c]); c40 = Vector512.FusedMultiplyAdd(q, k0, c40); c41 = Vector512.FusedMultiplyAdd(q, k1, c41);
+                q = Vector512.Create(a5[c]); c50 = Vector512.FusedMultiplyAdd(q, k0, c50); c51 = Vector512.FusedMultiplyAdd(q, k1, c51);
+                q = Vector512.Create(a6[c]); c60 = Vector512.FusedMultiplyAdd(q, k0, c60); c61 = Vector512.FusedMultiplyAdd(q, k1, c61);
+                q = Vector512.Create(a7[c]); c70 = Vector512.FusedMultiplyAdd(q, k0, c70); c71 = Vector512.FusedMultiplyAdd(q, k1, c71);
+            }
+            float* o = dst + x;
+            (c00 * sc).Store(o); (c01 * sc).Store(o + 16); o += KeyTile;
+            (c10 * sc).Store(o); (c11 * sc).Store(o + 16); o += KeyTile;
+            (c20 * sc).Store(o); (c21 * sc).Store(o + 16); o += KeyTile;
+            (c30 * sc).Store(o); (c31 * sc).Store(o + 16); o += KeyTile;
+            (c40 * sc).Store(o); (c41 * sc).Store(o + 16); o += KeyTile;
+            (c50 * sc).Store(o); (c51 * sc).Store(o + 16); o += KeyTile;
+            (c60 * sc).Store(o); (c61 * sc).Store(o + 16); o += KeyTile;
+            (c70 * sc).Store(o); (c71 * sc).Store(o + 16);
+        }
+    }
+
+    static void ScoresNarrow(float* a, int aStride, float* bt, int btStride, float* dst, int rows, int width, int d, float scale)
     {
         var sc = Vector256.Create(scale);
         int r = 0;
@@ -442,9 +540,69 @@ public static unsafe partial class FlashAttention
     /// <summary>
     /// output[x, 0..d) += sum_{y &lt; inputs} coef[x*cx + y*cy] * input[y, 0..d) for x &lt; outputs; input rows are
     /// inStride apart, output rows outStride apart. Serves P V, dS K (coef row-major) and P^T dO, dS^T Q
-    /// (coef transposed via the strides). Register block: 4 output rows x 32 columns.
+    /// (coef transposed via the strides). Register blocks: 8 output rows x 32 (or 16) columns of Vector512 where
+    /// the hardware has it, for the columns that fill whole Vector512s; then 4 rows x 32 columns of Vector256.
     /// </summary>
     static void AccumulateRows(float* coef, int cx, int cy, int outputs, int inputs, float* input, int inStride, float* output, int outStride, int d)
+    {
+        int x = 0;
+        if (Vector512.IsHardwareAccelerated && d >= 16)
+        {
+            int wide = d / 16 * 16;
+            x = outputs / 8 * 8;
+            for (int x8 = 0; x8 < x; x8 += 8) AccumulateEightRows(coef + x8 * cx, cx, cy, inputs, input, inStride, output + (long)x8 * outStride, outStride, wide);
+            if (wide < d) AccumulateRowsNarrow(coef, cx, cy, x, inputs, input + wide, inStride, output + wide, outStride, d - wide);
+        }
+        AccumulateRowsNarrow(coef + x * cx, cx, cy, outputs - x, inputs, input, inStride, output + (long)x * outStride, outStride, d);
+    }
+
+    // Columns in steps of 32 (16 Vector512 accumulators), then one step of 16; d is a multiple of 16.
+    static void AccumulateEightRows(float* coef, int cx, int cy, int inputs, float* input, int inStride, float* output, int outStride, int d)
+    {
+        float* o0 = output, o1 = o0 + outStride, o2 = o1 + outStride, o3 = o2 + outStride, o4 = o3 + outStride, o5 = o4 + outStride, o6 = o5 + outStride, o7 = o6 + outStride;
+        int c = 0;
+        for (; c + 32 <= d; c += 32)
+        {
+            var a00 = Vector512.Load(o0 + c); var a01 = Vector512.Load(o0 + c + 16); var a10 = Vector512.Load(o1 + c); var a11 = Vector512.Load(o1 + c + 16);
+            var a20 = Vector512.Load(o2 + c); var a21 = Vector512.Load(o2 + c + 16); var a30 = Vector512.Load(o3 + c); var a31 = Vector512.Load(o3 + c + 16);
+            var a40 = Vector512.Load(o4 + c); var a41 = Vector512.Load(o4 + c + 16); var a50 = Vector512.Load(o5 + c); var a51 = Vector512.Load(o5 + c + 16);
+            var a60 = Vector512.Load(o6 + c); var a61 = Vector512.Load(o6 + c + 16); var a70 = Vector512.Load(o7 + c); var a71 = Vector512.Load(o7 + c + 16);
+            float* inp = input + c, w = coef;
+            for (int y = 0; y < inputs; y++, inp += inStride, w += cy)
+            {
+                var v0 = Vector512.Load(inp); var v1 = Vector512.Load(inp + 16);
+                var p = Vector512.Create(w[0]); a00 = Vector512.FusedMultiplyAdd(p, v0, a00); a01 = Vector512.FusedMultiplyAdd(p, v1, a01);
+                p = Vector512.Create(w[cx]); a10 = Vector512.FusedMultiplyAdd(p, v0, a10); a11 = Vector512.FusedMultiplyAdd(p, v1, a11);
+                p = Vector512.Create(w[2 * cx]); a20 = Vector512.FusedMultiplyAdd(p, v0, a20); a21 = Vector512.FusedMultiplyAdd(p, v1, a21);
+                p = Vector512.Create(w[3 * cx]); a30 = Vector512.FusedMultiplyAdd(p, v0, a30); a31 = Vector512.FusedMultiplyAdd(p, v1, a31);
+                p = Vector512.Create(w[4 * cx]); a40 = Vector512.FusedMultiplyAdd(p, v0, a40); a41 = Vector512.FusedMultiplyAdd(p, v1, a41);
+                p = Vector512.Create(w[5 * cx]); a50 = Vector512.FusedMultiplyAdd(p, v0, a50); a51 = Vector512.FusedMultiplyAdd(p, v1, a51);
+                p = Vector512.Create(w[6 * cx]); a60 = Vector512.FusedMultiplyAdd(p, v0, a60); a61 = Vector512.FusedMultiplyAdd(p, v1, a61);
+                p = Vector512.Create(w[7 * cx]); a70 = Vector512.FusedMultiplyAdd(p, v0, a70); a71 = Vector512.FusedMultiplyAdd(p, v1, a71);
+            }
+            a00.Store(o0 + c); a01.Store(o0 + c + 16); a10.Store(o1 + c); a11.Store(o1 + c + 16);
+            a20.Store(o2 + c); a21.Store(o2 + c + 16); a30.Store(o3 + c); a31.Store(o3 + c + 16);
+            a40.Store(o4 + c); a41.Store(o4 + c + 16); a50.Store(o5 + c); a51.Store(o5 + c + 16);
+            a60.Store(o6 + c); a61.Store(o6 + c + 16); a70.Store(o7 + c); a71.Store(o7 + c + 16);
+        }
+        if (c < d)
+        {
+            var a0 = Vector512.Load(o0 + c); var a1 = Vector512.Load(o1 + c); var a2 = Vector512.Load(o2 + c); var a3 = Vector512.Load(o3 + c);
+            var a4 = Vector512.Load(o4 + c); var a5 = Vector512.Load(o5 + c); var a6 = Vector512.Load(o6 + c); var a7 = Vector512.Load(o7 + c);
+            float* inp = input + c, w = coef;
+            for (int y = 0; y < inputs; y++, inp += inStride, w += cy)
+            {
+                var v = Vector512.Load(inp);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(w[0]), v, a0); a1 = Vector512.FusedMultiplyAdd(Vector512.Create(w[cx]), v, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(w[2 * cx]), v, a2); a3 = Vector512.FusedMultiplyAdd(Vector512.Create(w[3 * cx]), v, a3);
+                a4 = Vector512.FusedMultiplyAdd(Vector512.Create(w[4 * cx]), v, a4); a5 = Vector512.FusedMultiplyAdd(Vector512.Create(w[5 * cx]), v, a5);
+                a6 = Vector512.FusedMultiplyAdd(Vector512.Create(w[6 * cx]), v, a6); a7 = Vector512.FusedMultiplyAdd(Vector512.Create(w[7 * cx]), v, a7);
+            }
+            a0.Store(o0 + c); a1.Store(o1 + c); a2.Store(o2 + c); a3.Store(o3 + c); a4.Store(o4 + c); a5.Store(o5 + c); a6.Store(o6 + c); a7.Store(o7 + c);
+        }
+    }
+
+    static void AccumulateRowsNarrow(float* coef, int cx, int cy, int outputs, int inputs, float* input, int inStride, float* output, int outStride, int d)
     {
         int x = 0;
         for (; x + 4 <= outputs; x += 4)
