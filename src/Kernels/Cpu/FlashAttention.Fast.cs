@@ -374,27 +374,56 @@ public static unsafe partial class FlashAttention
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>
-    /// One query row's step of the online softmax over a tile of scores (width a multiple of 8), all in registers:
+    /// One query row's step of the online softmax over a tile of scores (width a multiple of KeyChunk), in registers:
     /// the tile's max joins the running max m, the row becomes P = exp(S - m) and its sum joins l, and only
-    /// when m grew are l and the output accumulator acc[0..d) rescaled by exp(m_old - m).
+    /// when m grew are l and the output accumulator acc[0..d) rescaled by exp(m_old - m). With Vector512 the
+    /// exp is SoftmaxExp, elsewhere Vector256.Exp.
     /// </summary>
     static void OnlineSoftmaxRow(float* row, int width, ref float max, ref float sum, float* acc, int d)
     {
-        var top = Vector256.Load(row);
-        for (int x = 8; x < width; x += 8) top = Vector256.Max(top, Vector256.Load(row + x));
+        bool wide = Vector512.IsHardwareAccelerated;
+        Vector256<float> top;
+        if (wide)
+        {
+            var top512 = Vector512.Load(row);
+            for (int x = 16; x < width; x += 16) top512 = Vector512.MaxNative(top512, Vector512.Load(row + x));
+            top = Vector256.MaxNative(top512.GetLower(), top512.GetUpper());
+        }
+        else
+        {
+            top = Vector256.Load(row);
+            for (int x = 8; x < width; x += 8) top = Vector256.MaxNative(top, Vector256.Load(row + x));
+        }
         float m = MathF.Max(max, HorizontalMax(top));
         if (m == float.NegativeInfinity)
         {
             new Span<float>(row, width).Clear();  // nothing visible yet
             return;
         }
-        var shift = Vector256.Create(m);
-        var total = Vector256<float>.Zero;
-        for (int x = 0; x < width; x += 8)
+        float tileSum;
+        if (wide)
         {
-            var e = Vector256.Exp(Vector256.Load(row + x) - shift);
-            e.Store(row + x);
-            total += e;
+            var shift = Vector512.Create(m);
+            var total = Vector512<float>.Zero;
+            for (int x = 0; x < width; x += 16)
+            {
+                var e = SoftmaxExp.Of(Vector512.Load(row + x) - shift);
+                e.Store(row + x);
+                total += e;
+            }
+            tileSum = Vector512.Sum(total);
+        }
+        else
+        {
+            var shift = Vector256.Create(m);
+            var total = Vector256<float>.Zero;
+            for (int x = 0; x < width; x += 8)
+            {
+                var e = Vector256.Exp(Vector256.Load(row + x) - shift);
+                e.Store(row + x);
+                total += e;
+            }
+            tileSum = Vector256.Sum(total);
         }
         if (m != max)
         {
@@ -406,13 +435,14 @@ public static unsafe partial class FlashAttention
             for (; c < d; c++) acc[c] *= alpha;
             max = m;
         }
-        sum += Vector256.Sum(total);
+        sum += tileSum;
     }
 
+    // MaxNative: a NaN score may drop out of the max, but not out of exp(S - m), so it still reaches the output.
     static float HorizontalMax(Vector256<float> v)
     {
-        var h = Vector128.Max(v.GetLower(), v.GetUpper());
-        h = Vector128.Max(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
+        var h = Vector128.MaxNative(v.GetLower(), v.GetUpper());
+        h = Vector128.MaxNative(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
         return MathF.Max(h.GetElement(0), h.GetElement(1));
     }
 
