@@ -161,7 +161,7 @@ public static unsafe partial class FlashAttention
 
         readonly AttentionShape s;
         readonly AttentionMask mask;
-        readonly int d, keyPad;
+        readonly int d, keyPad, transposedStride;
         readonly int queryStride, keyStride;   // floats between consecutive positions of one query / kv head
         readonly float scale;
 
@@ -171,6 +171,9 @@ public static unsafe partial class FlashAttention
             this.mask = mask;
             d = shape.HeadDim;
             keyPad = RoundUp(shape.KeyLength, KeyTile);
+            // One cache line more than keyPad: a power-of-two stride would put the score kernel's D rows of one
+            // key chunk into a few L1 sets, which then evict each other.
+            transposedStride = keyPad + 16;
             queryStride = shape.Heads * d;
             keyStride = shape.KvHeads * d;
             scale = shape.Scale;
@@ -181,14 +184,14 @@ public static unsafe partial class FlashAttention
         // Backward lanes per (batch, kv head): enough work items to keep a thread pool busy when B*KV is small.
         // It depends on the shape only, so the summation order, and hence the result, is the same on any machine.
         public int Lanes => Math.Clamp(BackwardWorkItems / (s.Batch * s.KvHeads), 1, KeyBlocks);
-        public int TransposedLength => s.Batch * s.KvHeads * d * keyPad;
+        public int TransposedLength => s.Batch * s.KvHeads * d * transposedStride;
 
         float* QueryRow(float* x, int b, int i, int h) => x + ((long)(b * s.QueryLength + i) * s.Heads + h) * d;
         float* KeyRow(float* x, int b, int j, int kvh) => x + ((long)(b * s.KeyLength + j) * s.KvHeads + kvh) * d;
-        float* Transposed(float* xt, int b, int kvh) => xt + (long)(b * s.KvHeads + kvh) * d * keyPad;
+        float* Transposed(float* xt, int b, int kvh) => xt + (long)(b * s.KvHeads + kvh) * d * transposedStride;
         int RowStat(int b, int h, int i) => (b * s.Heads + h) * s.QueryLength + i;
 
-        /// <summary>x: [B,Tk,KV,D] -> xt: [B,KV,D,keyPad], zero-padded past Tk; 8 x 8 blocks through registers.</summary>
+        /// <summary>x: [B,Tk,KV,D] -> xt: [B,KV,D,transposedStride], zero-padded from Tk to keyPad; 8 x 8 blocks through registers.</summary>
         public void Transpose(float* x, float* xt)
         {
             float* src0 = x, dst0 = xt;
@@ -200,16 +203,16 @@ public static unsafe partial class FlashAttention
                 for (; j + 8 <= s.KeyLength && blocked > 0; j += 8)
                 {
                     float* src = KeyRow(src0, b, j, kvh);
-                    for (int c = 0; c < blocked; c += 8) Transpose8x8(src + c, keyStride, dst + (long)c * keyPad + j, keyPad);
+                    for (int c = 0; c < blocked; c += 8) Transpose8x8(src + c, keyStride, dst + (long)c * transposedStride + j, transposedStride);
                     for (int c = blocked; c < d; c++)
-                        for (int y = 0; y < 8; y++) dst[(long)c * keyPad + j + y] = src[y * keyStride + c];
+                        for (int y = 0; y < 8; y++) dst[(long)c * transposedStride + j + y] = src[y * keyStride + c];
                 }
                 for (; j < s.KeyLength; j++)
                 {
                     float* src = KeyRow(src0, b, j, kvh);
-                    for (int c = 0; c < d; c++) dst[(long)c * keyPad + j] = src[c];
+                    for (int c = 0; c < d; c++) dst[(long)c * transposedStride + j] = src[c];
                 }
-                for (int c = 0; c < d; c++) new Span<float>(dst + (long)c * keyPad + s.KeyLength, keyPad - s.KeyLength).Clear();
+                for (int c = 0; c < d; c++) new Span<float>(dst + (long)c * transposedStride + s.KeyLength, keyPad - s.KeyLength).Clear();
             });
         }
 
@@ -238,7 +241,7 @@ public static unsafe partial class FlashAttention
             {
                 int valid = Math.Min(KeyTile, last + 1 - j0), width = RoundUp(valid, KeyChunk);
                 if (SegmentsDisjoint(b, i0, rows, j0, valid)) continue;
-                Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, keyPad, scores, rows, width, d, scale);
+                Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, transposedStride, scores, rows, width, d, scale);
                 Mask(scores, b, i0, rows, j0, width);
                 for (int r = 0; r < rows; r++) OnlineSoftmaxRow(scores + r * KeyTile, width, ref max[r], ref sum[r], acc + r * d, d);
                 AccumulateRows(scores, KeyTile, 1, rows, valid, KeyRow(V, b, j0, kvh), keyStride, acc, d, d);
@@ -292,9 +295,9 @@ public static unsafe partial class FlashAttention
         // because both dQ and dK need it.
         void TileGradients(int b, int h, int kvh, int i0, int rows, int j0, int width, float* p, float* ds)
         {
-            Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, keyPad, p, rows, width, d, scale);
+            Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, transposedStride, p, rows, width, d, scale);
             Mask(p, b, i0, rows, j0, width);
-            Scores(QueryRow(DO, b, i0, h), queryStride, Transposed(VT, b, kvh) + j0, keyPad, ds, rows, width, d, 1f);
+            Scores(QueryRow(DO, b, i0, h), queryStride, Transposed(VT, b, kvh) + j0, transposedStride, ds, rows, width, d, 1f);
             var sc = Vector256.Create(scale);
             for (int r = 0; r < rows; r++)
             {
