@@ -49,24 +49,18 @@ public static unsafe partial class FlashAttention
     {
         CheckSizes(s, mask, q.Length, k.Length, v.Length, o.Length, lse.Length);
         var problem = new Problem(s, mask);
-        var kt = ArrayPool<float>.Shared.Rent(problem.TransposedLength);
-        try
+        fixed (float* pq = q, pk = k, pv = v, po = o, plse = lse)
         {
-            fixed (float* pq = q, pk = k, pv = v, po = o, plse = lse, pkt = kt)
+            problem.Q = pq; problem.K = pk; problem.V = pv; problem.O = po; problem.Lse = plse;
+            // Causal blocks differ in cost up to QueryBlocks-fold, so every thread pulls the next item from one
+            // counter in ForwardBlock's order (most key tiles first), and the cheap ones fill the gaps at the end.
+            int items = s.Batch * s.Heads * problem.QueryBlocks, next = -1;
+            Parallel.For(0, Math.Min(Environment.ProcessorCount, items), _ =>
             {
-                problem.Q = pq; problem.K = pk; problem.V = pv; problem.O = po; problem.Lse = plse; problem.KT = pkt;
-                problem.Transpose(pk, pkt);
-                // Causal blocks differ in cost up to QueryBlocks-fold, so every thread pulls the next item from one
-                // counter in ForwardBlock's order (most key tiles first), and the cheap ones fill the gaps at the end.
-                int items = s.Batch * s.Heads * problem.QueryBlocks, next = -1;
-                Parallel.For(0, Math.Min(Environment.ProcessorCount, items), _ =>
-                {
-                    var w = Scratch.ForThread(s.HeadDim);
-                    for (int item; (item = Interlocked.Increment(ref next)) < items;) problem.ForwardBlock(item, w);
-                });
-            }
+                var w = Scratch.ForThread(s.HeadDim);
+                for (int item; (item = Interlocked.Increment(ref next)) < items;) problem.ForwardBlock(item, w);
+            });
         }
-        finally { ArrayPool<float>.Shared.Return(kt); }
     }
 
     // dO: [B,Tq,H,D] -> dq: [B,Tq,H,D], dk, dv: [B,Tk,KV,D] (all overwritten).
@@ -124,7 +118,8 @@ public static unsafe partial class FlashAttention
     }
 
     /// <summary>
-    /// Per-thread tiles: scores/probabilities, score gradients, and the forward's running row state. Kept
+    /// Per-thread tiles: scores/probabilities, score gradients, and the forward's transposed query block and
+    /// running row state. Kept
     /// per thread and reused across calls, so steady-state training allocates nothing here.
     /// </summary>
     sealed class Scratch
@@ -134,12 +129,14 @@ public static unsafe partial class FlashAttention
         readonly int headDim;
         readonly float[] scores = GC.AllocateUninitializedArray<float>(QueryTile * KeyTile, pinned: true);
         readonly float[] grads = GC.AllocateUninitializedArray<float>(QueryTile * KeyTile, pinned: true);
-        readonly float[] acc, max = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true), sum = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true);
+        readonly float[] acc, queries, max = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true), sum = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true);
+        readonly float[] rescale = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true);
 
         Scratch(int headDim)
         {
             this.headDim = headDim;
             acc = GC.AllocateUninitializedArray<float>(QueryTile * headDim, pinned: true);
+            queries = GC.AllocateUninitializedArray<float>(headDim * QueryTile, pinned: true);
         }
 
         public static Scratch ForThread(int headDim) => cached is { } c && c.headDim >= headDim ? c : cached = new Scratch(headDim);
@@ -148,8 +145,10 @@ public static unsafe partial class FlashAttention
         public float* Scores => Pin(scores);
         public float* Grads => Pin(grads);
         public float* Acc => Pin(acc);
+        public float* Queries => Pin(queries);
         public float* Max => Pin(max);
         public float* Sum => Pin(sum);
+        public float* Rescale => Pin(rescale);
 
         static float* Pin(float[] a) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
     }
@@ -191,7 +190,7 @@ public static unsafe partial class FlashAttention
         float* Transposed(float* xt, int b, int kvh) => xt + (long)(b * s.KvHeads + kvh) * d * transposedStride;
         int RowStat(int b, int h, int i) => (b * s.Heads + h) * s.QueryLength + i;
 
-        /// <summary>x: [B,Tk,KV,D] -> xt: [B,KV,D,transposedStride], zero-padded from Tk to keyPad; 8 x 8 blocks through registers.</summary>
+        /// <summary>x: [B,Tk,KV,D] -> xt: [B,KV,D,transposedStride], zero-padded from Tk to keyPad.</summary>
         public void Transpose(float* x, float* xt)
         {
             float* src0 = x, dst0 = xt;
@@ -199,19 +198,7 @@ public static unsafe partial class FlashAttention
             {
                 int b = bk / s.KvHeads, kvh = bk % s.KvHeads;
                 float* dst = Transposed(dst0, b, kvh);
-                int j = 0, blocked = Avx.IsSupported ? d / 8 * 8 : 0;
-                for (; j + 8 <= s.KeyLength && blocked > 0; j += 8)
-                {
-                    float* src = KeyRow(src0, b, j, kvh);
-                    for (int c = 0; c < blocked; c += 8) Transpose8x8(src + c, keyStride, dst + (long)c * transposedStride + j, transposedStride);
-                    for (int c = blocked; c < d; c++)
-                        for (int y = 0; y < 8; y++) dst[(long)c * transposedStride + j + y] = src[y * keyStride + c];
-                }
-                for (; j < s.KeyLength; j++)
-                {
-                    float* src = KeyRow(src0, b, j, kvh);
-                    for (int c = 0; c < d; c++) dst[(long)c * transposedStride + j] = src[c];
-                }
+                TransposeRows(KeyRow(src0, b, 0, kvh), keyStride, s.KeyLength, dst, transposedStride, d);
                 for (int c = 0; c < d; c++) new Span<float>(dst + (long)c * transposedStride + s.KeyLength, keyPad - s.KeyLength).Clear();
             });
         }
@@ -231,20 +218,27 @@ public static unsafe partial class FlashAttention
             int bh = item % (s.Batch * s.Heads), b = bh / s.Heads, h = bh % s.Heads;
             int i0 = (QueryBlocks - 1 - item / (s.Batch * s.Heads)) * QueryTile;
             int rows = Math.Min(QueryTile, s.QueryLength - i0), kvh = h / s.Group;
-            float* scores = w.Scores, acc = w.Acc, max = w.Max, sum = w.Sum;
+            float* scores = w.Scores, qt = w.Queries, acc = w.Acc, max = w.Max, sum = w.Sum;
+            // qt: [D, QueryTile], the block's queries as columns; missing rows of a last block are zeros, so
+            // their (unused) columns of the score tile stay finite.
+            TransposeRows(QueryRow(Q, b, i0, h), queryStride, rows, qt, QueryTile, d);
+            for (int c = 0; c < d; c++) new Span<float>(qt + c * QueryTile + rows, QueryTile - rows).Clear();
             new Span<float>(acc, rows * d).Clear();
-            new Span<float>(max, rows).Fill(float.NegativeInfinity);
-            new Span<float>(sum, rows).Clear();
+            new Span<float>(max, QueryTile).Fill(float.NegativeInfinity);
+            new Span<float>(sum, QueryTile).Clear();
 
             int first = mask.FirstKey(s.QueryOffset + i0), last = s.QueryOffset + i0 + rows - 1;
             for (int j0 = first / KeyTile * KeyTile; j0 <= last; j0 += KeyTile)
             {
-                int valid = Math.Min(KeyTile, last + 1 - j0), width = RoundUp(valid, KeyChunk);
+                int valid = Math.Min(KeyTile, last + 1 - j0);
                 if (SegmentsDisjoint(b, i0, rows, j0, valid)) continue;
-                Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, transposedStride, scores, rows, width, d, scale);
-                Mask(scores, b, i0, rows, j0, width);
-                for (int r = 0; r < rows; r++) OnlineSoftmaxRow(scores + r * KeyTile, width, ref max[r], ref sum[r], acc + r * d, d);
-                AccumulateRows(scores, KeyTile, 1, rows, valid, KeyRow(V, b, j0, kvh), keyStride, acc, d, d);
+                // scores: [valid keys, QueryTile], S^T = scale K_tile Q_blk^T straight from K's rows.
+                Scores(KeyRow(K, b, j0, kvh), keyStride, qt, QueryTile, scores, QueryTile, valid, QueryTile, d, scale);
+                Mask(scores, 1, QueryTile, b, i0, rows, j0, valid);
+                OnlineSoftmaxColumns(scores, valid, max, sum, w.Rescale);
+                for (int r = 0; r < rows; r++)
+                    if (w.Rescale[r] != 1f) TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + r * d, d), w.Rescale[r], new Span<float>(acc + r * d, d));
+                AccumulateRows(scores, 1, QueryTile, rows, valid, KeyRow(V, b, j0, kvh), keyStride, acc, d, d);
             }
 
             for (int r = 0; r < rows; r++)
@@ -295,9 +289,9 @@ public static unsafe partial class FlashAttention
         // because both dQ and dK need it.
         void TileGradients(int b, int h, int kvh, int i0, int rows, int j0, int width, float* p, float* ds)
         {
-            Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, transposedStride, p, rows, width, d, scale);
-            Mask(p, b, i0, rows, j0, width);
-            Scores(QueryRow(DO, b, i0, h), queryStride, Transposed(VT, b, kvh) + j0, transposedStride, ds, rows, width, d, 1f);
+            Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, transposedStride, p, KeyTile, rows, width, d, scale);
+            Mask(p, KeyTile, 1, b, i0, rows, j0, width);
+            Scores(QueryRow(DO, b, i0, h), queryStride, Transposed(VT, b, kvh) + j0, transposedStride, ds, KeyTile, rows, width, d, 1f);
             var sc = Vector256.Create(scale);
             for (int r = 0; r < rows; r++)
             {
@@ -313,8 +307,11 @@ public static unsafe partial class FlashAttention
             }
         }
 
-        /// <summary>Sets the scores of keys the mask hides to -inf; a tile that is wholly visible is left alone.</summary>
-        void Mask(float* scores, int b, int i0, int rows, int j0, int width)
+        /// <summary>
+        /// Sets the scores of keys the mask hides to -inf; a tile that is wholly visible is left alone. The score of
+        /// query row r and key x of the tile is scores[r * rowStep + x * keyStep] (row-major or transposed tiles).
+        /// </summary>
+        void Mask(float* scores, int rowStep, int keyStep, int b, int i0, int rows, int j0, int width)
         {
             int q0 = s.QueryOffset + i0, q1 = q0 + rows - 1;
             var seg = mask.SegmentIds;
@@ -323,16 +320,16 @@ public static unsafe partial class FlashAttention
             for (int r = 0; r < rows; r++)
             {
                 int qi = q0 + r;
-                var row = new Span<float>(scores + r * KeyTile, width);
+                float* row = scores + r * rowStep;
                 int lo = Math.Clamp(mask.FirstKey(qi) - j0, 0, width), hi = Math.Clamp(qi + 1 - j0, 0, width);
-                row[..lo].Fill(float.NegativeInfinity);
-                row[hi..].Fill(float.NegativeInfinity);
+                for (int x = 0; x < lo; x++) row[x * keyStep] = float.NegativeInfinity;
+                for (int x = hi; x < width; x++) row[x * keyStep] = float.NegativeInfinity;
                 if (ids is not null)
                 {
                     // Packed episodes: keys of another sequence in the same row are invisible.
                     int id = ids[b * s.KeyLength + qi];
                     for (int x = lo; x < hi; x++)
-                        if (ids[b * s.KeyLength + j0 + x] != id) row[x] = float.NegativeInfinity;
+                        if (ids[b * s.KeyLength + j0 + x] != id) row[x * keyStep] = float.NegativeInfinity;
                 }
                 if (seg is null) continue;
                 // The demonstration rule of AttentionMask.IsVisible, with the query's segment hoisted out of the key loop.
@@ -342,7 +339,7 @@ public static unsafe partial class FlashAttention
                 for (int x = lo; x < hi; x++)
                 {
                     int sk = seg[b * s.KeyLength + j0 + x];
-                    if (sk != sq && !(sk == 0 && seesPrefix)) row[x] = float.NegativeInfinity;
+                    if (sk != sq && !(sk == 0 && seesPrefix)) row[x * keyStep] = float.NegativeInfinity;
                 }
             }
         }
@@ -377,76 +374,69 @@ public static unsafe partial class FlashAttention
     static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>
-    /// One query row's step of the online softmax over a tile of scores (width a multiple of KeyChunk), in registers:
-    /// the tile's max joins the running max m, the row becomes P = exp(S - m) and its sum joins l, and only
-    /// when m grew are l and the output accumulator acc[0..d) rescaled by exp(m_old - m). With Vector512 the
-    /// exp is SoftmaxExp, elsewhere Vector256.Exp.
+    /// One key tile's step of the online softmax for QueryTile queries at once. scores: [keys, QueryTile], one
+    /// column per query, so the running max m, the sum l and the rescale factor of every query are lanes of a
+    /// vector and no step needs a horizontal reduction: m' = max(m, column max), P = exp(S - m') in place,
+    /// l = l exp(m - m') + column sum, and rescale[q] = exp(m - m') for the caller's output accumulator. A column
+    /// that has seen no visible key keeps m = -inf and shifts by 0, so its masked scores still give P = 0.
     /// </summary>
-    static void OnlineSoftmaxRow(float* row, int width, ref float max, ref float sum, float* acc, int d)
+    static void OnlineSoftmaxColumns(float* scores, int keys, float* max, float* sum, float* rescale)
     {
-        bool wide = Vector512.IsHardwareAccelerated;
-        Vector256<float> top;
-        if (wide)
-        {
-            var top512 = Vector512.Load(row);
-            for (int x = 16; x < width; x += 16) top512 = Vector512.MaxNative(top512, Vector512.Load(row + x));
-            top = Vector256.MaxNative(top512.GetLower(), top512.GetUpper());
-        }
-        else
-        {
-            top = Vector256.Load(row);
-            for (int x = 8; x < width; x += 8) top = Vector256.MaxNative(top, Vector256.Load(row + x));
-        }
-        float m = MathF.Max(max, HorizontalMax(top));
-        if (m == float.NegativeInfinity)
-        {
-            new Span<float>(row, width).Clear();  // nothing visible yet
-            return;
-        }
-        float tileSum;
-        if (wide)
-        {
-            var shift = Vector512.Create(m);
-            var total = Vector512<float>.Zero;
-            for (int x = 0; x < width; x += 16)
+        if (Vector512.IsHardwareAccelerated)
+            for (int q = 0; q < QueryTile; q += Vector512<float>.Count)
             {
-                var e = SoftmaxExp.Of(Vector512.Load(row + x) - shift);
-                e.Store(row + x);
-                total += e;
+                var old = Vector512.Load(max + q);
+                var m = old;
+                for (int x = 0; x < keys; x++) m = Vector512.MaxNative(m, Vector512.Load(scores + x * QueryTile + q));
+                var shift = Vector512.ConditionalSelect(Vector512.Equals(m, Vector512.Create(float.NegativeInfinity)), Vector512<float>.Zero, m);
+                var total = Vector512<float>.Zero;
+                for (int x = 0; x < keys; x++)
+                {
+                    float* at = scores + x * QueryTile + q;
+                    var e = SoftmaxExp.Of(Vector512.Load(at) - shift);
+                    e.Store(at);
+                    total += e;
+                }
+                var alpha = SoftmaxExp.Of(old - shift);
+                (Vector512.Load(sum + q) * alpha + total).Store(sum + q);
+                alpha.Store(rescale + q);
+                m.Store(max + q);
             }
-            tileSum = Vector512.Sum(total);
-        }
         else
-        {
-            var shift = Vector256.Create(m);
-            var total = Vector256<float>.Zero;
-            for (int x = 0; x < width; x += 8)
+            for (int q = 0; q < QueryTile; q += Vector256<float>.Count)
             {
-                var e = Vector256.Exp(Vector256.Load(row + x) - shift);
-                e.Store(row + x);
-                total += e;
+                var old = Vector256.Load(max + q);
+                var m = old;
+                for (int x = 0; x < keys; x++) m = Vector256.MaxNative(m, Vector256.Load(scores + x * QueryTile + q));
+                var shift = Vector256.ConditionalSelect(Vector256.Equals(m, Vector256.Create(float.NegativeInfinity)), Vector256<float>.Zero, m);
+                var total = Vector256<float>.Zero;
+                for (int x = 0; x < keys; x++)
+                {
+                    float* at = scores + x * QueryTile + q;
+                    var e = Vector256.Exp(Vector256.Load(at) - shift);
+                    e.Store(at);
+                    total += e;
+                }
+                var alpha = Vector256.Exp(old - shift);
+                (Vector256.Load(sum + q) * alpha + total).Store(sum + q);
+                alpha.Store(rescale + q);
+                m.Store(max + q);
             }
-            tileSum = Vector256.Sum(total);
-        }
-        if (m != max)
-        {
-            float alpha = MathF.Exp(max - m);
-            sum *= alpha;
-            var a = Vector256.Create(alpha);
-            int c = 0;
-            for (; c + 8 <= d; c += 8) (Vector256.Load(acc + c) * a).Store(acc + c);
-            for (; c < d; c++) acc[c] *= alpha;
-            max = m;
-        }
-        sum += tileSum;
     }
 
-    // MaxNative: a NaN score may drop out of the max, but not out of exp(S - m), so it still reaches the output.
-    static float HorizontalMax(Vector256<float> v)
+    /// <summary>dst[c * dstStride + j] = src[j * srcStride + c] for j &lt; n, c &lt; d; 8 x 8 blocks through registers.</summary>
+    static void TransposeRows(float* src, int srcStride, int n, float* dst, int dstStride, int d)
     {
-        var h = Vector128.MaxNative(v.GetLower(), v.GetUpper());
-        h = Vector128.MaxNative(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
-        return MathF.Max(h.GetElement(0), h.GetElement(1));
+        int j = 0, blocked = Avx.IsSupported ? d / 8 * 8 : 0;
+        for (; j + 8 <= n && blocked > 0; j += 8)
+        {
+            float* rows = src + (long)j * srcStride;
+            for (int c = 0; c < blocked; c += 8) Transpose8x8(rows + c, srcStride, dst + (long)c * dstStride + j, dstStride);
+            for (int c = blocked; c < d; c++)
+                for (int y = 0; y < 8; y++) dst[(long)c * dstStride + j + y] = rows[y * srcStride + c];
+        }
+        for (; j < n; j++)
+            for (int c = 0; c < d; c++) dst[(long)c * dstStride + j] = src[(long)j * srcStride + c];
     }
 
     /// <summary>dst[c, y] = src[y, c] for an 8 x 8 block: unpack pairs, shuffle quads, swap 128-bit halves.</summary>
@@ -468,19 +458,19 @@ public static unsafe partial class FlashAttention
 
     /// <summary>
     /// dst[r, x] = scale * sum_c a[r, c] * bt[c, x] for r &lt; rows, x &lt; width (a multiple of KeyChunk);
-    /// a rows are aStride apart, bt rows btStride apart, dst rows KeyTile apart. Register blocks: 8 rows x 32 keys
+    /// a rows are aStride apart, bt rows btStride apart, dst rows dstStride apart. Register blocks: 8 rows x 32 keys
     /// of Vector512 where the hardware has it, then 4 rows x 32 keys and single rows of Vector256.
     /// </summary>
-    static void Scores(float* a, int aStride, float* bt, int btStride, float* dst, int rows, int width, int d, float scale)
+    static void Scores(float* a, int aStride, float* bt, int btStride, float* dst, int dstStride, int rows, int width, int d, float scale)
     {
         int r = 0;
         if (Vector512.IsHardwareAccelerated)
-            for (; r + 8 <= rows; r += 8) ScoresEightRows(a + r * aStride, aStride, bt, btStride, dst + r * KeyTile, width, d, scale);
-        ScoresNarrow(a + r * aStride, aStride, bt, btStride, dst + r * KeyTile, rows - r, width, d, scale);
+            for (; r + 8 <= rows; r += 8) ScoresEightRows(a + (long)r * aStride, aStride, bt, btStride, dst + r * dstStride, dstStride, width, d, scale);
+        ScoresNarrow(a + (long)r * aStride, aStride, bt, btStride, dst + r * dstStride, dstStride, rows - r, width, d, scale);
     }
 
     // 16 Vector512 accumulators: 8 query rows x 32 keys; each step loads 32 keys of one bt row and broadcasts 8 a elements.
-    static void ScoresEightRows(float* a, int aStride, float* bt, int btStride, float* dst, int width, int d, float scale)
+    static void ScoresEightRows(float* a, int aStride, float* bt, int btStride, float* dst, int dstStride, int width, int d, float scale)
     {
         var sc = Vector512.Create(scale);
         float* a0 = a, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride, a4 = a3 + aStride, a5 = a4 + aStride, a6 = a5 + aStride, a7 = a6 + aStride;
@@ -502,18 +492,18 @@ public static unsafe partial class FlashAttention
                 q = Vector512.Create(a7[c]); c70 = Vector512.FusedMultiplyAdd(q, k0, c70); c71 = Vector512.FusedMultiplyAdd(q, k1, c71);
             }
             float* o = dst + x;
-            (c00 * sc).Store(o); (c01 * sc).Store(o + 16); o += KeyTile;
-            (c10 * sc).Store(o); (c11 * sc).Store(o + 16); o += KeyTile;
-            (c20 * sc).Store(o); (c21 * sc).Store(o + 16); o += KeyTile;
-            (c30 * sc).Store(o); (c31 * sc).Store(o + 16); o += KeyTile;
-            (c40 * sc).Store(o); (c41 * sc).Store(o + 16); o += KeyTile;
-            (c50 * sc).Store(o); (c51 * sc).Store(o + 16); o += KeyTile;
-            (c60 * sc).Store(o); (c61 * sc).Store(o + 16); o += KeyTile;
+            (c00 * sc).Store(o); (c01 * sc).Store(o + 16); o += dstStride;
+            (c10 * sc).Store(o); (c11 * sc).Store(o + 16); o += dstStride;
+            (c20 * sc).Store(o); (c21 * sc).Store(o + 16); o += dstStride;
+            (c30 * sc).Store(o); (c31 * sc).Store(o + 16); o += dstStride;
+            (c40 * sc).Store(o); (c41 * sc).Store(o + 16); o += dstStride;
+            (c50 * sc).Store(o); (c51 * sc).Store(o + 16); o += dstStride;
+            (c60 * sc).Store(o); (c61 * sc).Store(o + 16); o += dstStride;
             (c70 * sc).Store(o); (c71 * sc).Store(o + 16);
         }
     }
 
-    static void ScoresNarrow(float* a, int aStride, float* bt, int btStride, float* dst, int rows, int width, int d, float scale)
+    static void ScoresNarrow(float* a, int aStride, float* bt, int btStride, float* dst, int dstStride, int rows, int width, int d, float scale)
     {
         var sc = Vector256.Create(scale);
         int r = 0;
@@ -539,13 +529,13 @@ public static unsafe partial class FlashAttention
                     q = Vector256.Create(a3[c]);
                     c30 = Vector256.FusedMultiplyAdd(q, k0, c30); c31 = Vector256.FusedMultiplyAdd(q, k1, c31); c32 = Vector256.FusedMultiplyAdd(q, k2, c32); c33 = Vector256.FusedMultiplyAdd(q, k3, c33);
                 }
-                float* o = dst + r * KeyTile + x;
+                float* o = dst + r * dstStride + x;
                 (c00 * sc).Store(o); (c01 * sc).Store(o + 8); (c02 * sc).Store(o + 16); (c03 * sc).Store(o + 24);
-                o += KeyTile;
+                o += dstStride;
                 (c10 * sc).Store(o); (c11 * sc).Store(o + 8); (c12 * sc).Store(o + 16); (c13 * sc).Store(o + 24);
-                o += KeyTile;
+                o += dstStride;
                 (c20 * sc).Store(o); (c21 * sc).Store(o + 8); (c22 * sc).Store(o + 16); (c23 * sc).Store(o + 24);
-                o += KeyTile;
+                o += dstStride;
                 (c30 * sc).Store(o); (c31 * sc).Store(o + 8); (c32 * sc).Store(o + 16); (c33 * sc).Store(o + 24);
             }
         }
@@ -564,7 +554,7 @@ public static unsafe partial class FlashAttention
                     c2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 16), c2);
                     c3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 24), c3);
                 }
-                float* o = dst + r * KeyTile + x;
+                float* o = dst + r * dstStride + x;
                 (c0 * sc).Store(o); (c1 * sc).Store(o + 8); (c2 * sc).Store(o + 16); (c3 * sc).Store(o + 24);
             }
         }
