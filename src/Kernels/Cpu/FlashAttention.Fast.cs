@@ -237,7 +237,7 @@ public static unsafe partial class FlashAttention
                 Mask(scores, 1, QueryTile, b, i0, rows, j0, valid);
                 OnlineSoftmaxColumns(scores, valid, max, sum, w.Rescale);
                 for (int r = 0; r < rows; r++)
-                    if (w.Rescale[r] != 1f) TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + r * d, d), w.Rescale[r], new Span<float>(acc + r * d, d));
+                    if (w.Rescale[r] != 1f) ScaleRow(acc + r * d, d, w.Rescale[r]);
                 AccumulateRows(scores, 1, QueryTile, rows, valid, KeyRow(V, b, j0, kvh), keyStride, acc, d, d);
             }
 
@@ -422,6 +422,16 @@ public static unsafe partial class FlashAttention
                 alpha.Store(rescale + q);
                 m.Store(max + q);
             }
+    }
+
+    /// <summary>x[0..n) *= a, inline: a library call per row would cost as much as the multiplications.</summary>
+    static void ScaleRow(float* x, int n, float a)
+    {
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (var av = Vector512.Create(a); c + 16 <= n; c += 16) (Vector512.Load(x + c) * av).Store(x + c);
+        for (var av = Vector256.Create(a); c + 8 <= n; c += 8) (Vector256.Load(x + c) * av).Store(x + c);
+        for (; c < n; c++) x[c] *= a;
     }
 
     /// <summary>dst[c * dstStride + j] = src[j * srcStride + c] for j &lt; n, c &lt; d; 8 x 8 blocks through registers.</summary>
