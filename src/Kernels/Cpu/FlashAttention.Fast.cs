@@ -234,7 +234,7 @@ public static unsafe partial class FlashAttention
                 if (SegmentsDisjoint(b, i0, rows, j0, valid)) continue;
                 // scores: [valid keys, QueryTile], S^T = scale K_tile Q_blk^T straight from K's rows.
                 Scores(KeyRow(K, b, j0, kvh), keyStride, qt, QueryTile, scores, QueryTile, valid, QueryTile, d, scale);
-                Mask(scores, 1, QueryTile, b, i0, rows, j0, valid);
+                MaskColumns(scores, b, i0, j0, valid);
                 OnlineSoftmaxColumns(scores, valid, max, sum, w.Rescale);
                 for (int r = 0; r < rows; r++)
                     if (w.Rescale[r] != 1f) ScaleRow(acc + r * d, d, w.Rescale[r]);
@@ -290,7 +290,7 @@ public static unsafe partial class FlashAttention
         void TileGradients(int b, int h, int kvh, int i0, int rows, int j0, int width, float* p, float* ds)
         {
             Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, transposedStride, p, KeyTile, rows, width, d, scale);
-            Mask(p, KeyTile, 1, b, i0, rows, j0, width);
+            Mask(p, b, i0, rows, j0, width);
             Scores(QueryRow(DO, b, i0, h), queryStride, Transposed(VT, b, kvh) + j0, transposedStride, ds, KeyTile, rows, width, d, 1f);
             var sc = Vector256.Create(scale);
             for (int r = 0; r < rows; r++)
@@ -307,11 +307,8 @@ public static unsafe partial class FlashAttention
             }
         }
 
-        /// <summary>
-        /// Sets the scores of keys the mask hides to -inf; a tile that is wholly visible is left alone. The score of
-        /// query row r and key x of the tile is scores[r * rowStep + x * keyStep] (row-major or transposed tiles).
-        /// </summary>
-        void Mask(float* scores, int rowStep, int keyStep, int b, int i0, int rows, int j0, int width)
+        /// <summary>Sets the scores of keys the mask hides to -inf; a tile that is wholly visible is left alone.</summary>
+        void Mask(float* scores, int b, int i0, int rows, int j0, int width)
         {
             int q0 = s.QueryOffset + i0, q1 = q0 + rows - 1;
             var seg = mask.SegmentIds;
@@ -320,16 +317,16 @@ public static unsafe partial class FlashAttention
             for (int r = 0; r < rows; r++)
             {
                 int qi = q0 + r;
-                float* row = scores + r * rowStep;
+                var row = new Span<float>(scores + r * KeyTile, width);
                 int lo = Math.Clamp(mask.FirstKey(qi) - j0, 0, width), hi = Math.Clamp(qi + 1 - j0, 0, width);
-                for (int x = 0; x < lo; x++) row[x * keyStep] = float.NegativeInfinity;
-                for (int x = hi; x < width; x++) row[x * keyStep] = float.NegativeInfinity;
+                row[..lo].Fill(float.NegativeInfinity);
+                row[hi..].Fill(float.NegativeInfinity);
                 if (ids is not null)
                 {
                     // Packed episodes: keys of another sequence in the same row are invisible.
                     int id = ids[b * s.KeyLength + qi];
                     for (int x = lo; x < hi; x++)
-                        if (ids[b * s.KeyLength + j0 + x] != id) row[x * keyStep] = float.NegativeInfinity;
+                        if (ids[b * s.KeyLength + j0 + x] != id) row[x] = float.NegativeInfinity;
                 }
                 if (seg is null) continue;
                 // The demonstration rule of AttentionMask.IsVisible, with the query's segment hoisted out of the key loop.
@@ -339,7 +336,54 @@ public static unsafe partial class FlashAttention
                 for (int x = lo; x < hi; x++)
                 {
                     int sk = seg[b * s.KeyLength + j0 + x];
-                    if (sk != sq && !(sk == 0 && seesPrefix)) row[x * keyStep] = float.NegativeInfinity;
+                    if (sk != sq && !(sk == 0 && seesPrefix)) row[x] = float.NegativeInfinity;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Mask for the forward's transposed tile (scores: [keys, QueryTile], one column per query of the block at
+        /// i0): the rule of AttentionMask.IsVisible evaluated for eight queries at once against one key, so a
+        /// hidden score costs a lane of a blend rather than a scalar store. Columns past the block's rows get
+        /// whatever the rule says for their (nonexistent) queries; nothing reads them.
+        /// </summary>
+        void MaskColumns(float* scores, int b, int i0, int j0, int keys)
+        {
+            int q0 = s.QueryOffset + i0, rows = Math.Min(QueryTile, s.QueryLength - i0), q1 = q0 + rows - 1;
+            var seg = mask.SegmentIds;
+            var ids = mask.SequenceIds;
+            if (j0 + keys - 1 <= q0 && j0 >= mask.FirstKey(q1) && seg is null && ids is null) return;
+            // Per query column: its segment, whether it sees prefix keys, and its sequence id (0 past the rows).
+            int* querySeg = stackalloc int[QueryTile], seesPrefix = stackalloc int[QueryTile], querySeq = stackalloc int[QueryTile];
+            for (int r = 0; r < QueryTile; r++)
+            {
+                int sq = seg is not null && r < rows ? seg[b * s.KeyLength + q0 + r] : 0;
+                querySeg[r] = sq;
+                seesPrefix[r] = sq == 0 || PrefixVisible(sq) ? -1 : 0;
+                querySeq[r] = ids is not null && r < rows ? ids[b * s.KeyLength + q0 + r] : 0;
+            }
+            var negInf = Vector256.Create(float.NegativeInfinity);
+            for (int x = 0; x < keys; x++)
+            {
+                int j = j0 + x;
+                var key = Vector256.Create(j);
+                int sk = seg is not null ? seg[b * s.KeyLength + j] : 0, idk = ids is not null ? ids[b * s.KeyLength + j] : 0;
+                float* row = scores + x * QueryTile;
+                for (int q = 0; q < QueryTile; q += 8)
+                {
+                    var query = Vector256.Create(q0 + q) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                    var hidden = Vector256.GreaterThan(key, query);
+                    if (mask.Window > 0) hidden |= Vector256.GreaterThanOrEqual(query - key, Vector256.Create(mask.Window));
+                    if (ids is not null) hidden |= ~Vector256.Equals(Vector256.Load(querySeq + q), Vector256.Create(idk));
+                    if (seg is not null)
+                    {
+                        // Hidden unless the query is a prefix query, the key is in its segment, or a prefix key it may see.
+                        var sq = Vector256.Load(querySeg + q);
+                        var sees = Vector256.Equals(sq, Vector256<int>.Zero) | Vector256.Equals(sq, Vector256.Create(sk));
+                        if (sk == 0) sees |= Vector256.Load(seesPrefix + q);
+                        hidden |= ~sees;
+                    }
+                    Vector256.ConditionalSelect(hidden.AsSingle(), negInf, Vector256.Load(row + q)).Store(row + q);
                 }
             }
         }
