@@ -1,13 +1,21 @@
 // Flash attention on the CPU: fused, tiled, SIMD, multithreaded; fp32 throughout.
 //
 // Forward. One work item is (batch, head, block of QueryTile query rows). It walks the key axis in tiles
-// of KeyTile keys and keeps, per query row, a running max m, a running sum l of exp(s - m) and an
+// of KeyTile keys and keeps, per query, a running max m, a running sum l of exp(s - m) and an
 // unnormalized output accumulator acc[D]. For each key tile:
-//   S = scale * Q_blk K_tile^T                    (QueryTile x KeyTile scores, the only score storage)
+//   S^T = scale * K_tile Q_blk^T                  (keys x QueryTile scores, the only score storage)
 //   masked entries -> -inf
-//   m' = max(m, rowmax S); P = exp(S - m'); l = l exp(m - m') + rowsum P; acc = acc exp(m - m') + P V_tile
+//   m' = max(m, colmax S^T); P^T = exp(S^T - m'); l = l exp(m - m') + colsum P^T; acc = acc exp(m - m') + P V_tile
 // and at the end O = acc / l, lse = m + log l. So scores, softmax and the P V product are fused: the
 // T x T score matrix never exists, memory traffic is O(T D) per head and the tile stays in L1/L2.
+// The tile is held transposed, one column per query, for two reasons. The score kernel then reads K's rows
+// where they lie (broadcasting K elements against the block's queries, transposed once per work item into
+// [D, QueryTile]), so K is never transposed as a whole. And the online softmax runs down the columns with
+// the 32 queries as vector lanes: max, exp, sums and rescale factors are plain vector operations with no
+// horizontal reduction and no per-row loop, and exp is SoftmaxExp (Vector512). The mask too is evaluated
+// eight queries per vector against one key (MaskColumns). Items are handed out from one counter, last
+// query block first: under the causal mask a block's cost grows with its position, so the cheap ones fill
+// the gaps at the end.
 // Key tiles that no query of the block can see are never touched: causal stops at the last query's
 // diagonal, a sliding window starts at FirstKey of the first query, and for the demonstration mask a
 // tile is skipped when its segments cannot meet the block's (see SegmentsDisjoint).
@@ -20,13 +28,15 @@
 // every key tile; the tiles of a (batch, kv head) are split round-robin into Lanes work items (more
 // than one only when B*KV alone would leave threads idle), each lane sums dQ into its own buffer, and
 // the lanes are added in order at the end. No atomics, no races, and the same sums in the same order
-// on every run.
+// on every run. Its tiles are row-major (query x key): K and V are first transposed per (batch, kv head)
+// into [D, Tk padded to KeyTile], 8 x 8 blocks at a time through registers, so the score kernel
+// multiplies each query element into 32 consecutive keys. Padded keys lie beyond every query's diagonal,
+// so the causal mask zeroes them.
 //
-// Kernels. K and V are first transposed per (batch, kv head) into [D, Tk padded to KeyTile] so the score
-// kernel broadcasts one query element and multiplies it into 32 consecutive keys (4 rows x 32 keys
-// of Vector256 accumulators, no horizontal sums). The P V-like products (PV, dS K, P^T dO, dS^T Q)
-// share one kernel that adds coefficient-weighted rows of a D-wide operand into 4 output rows at a time.
-// Padded keys lie beyond every query's diagonal, so the causal mask zeroes them.
+// Kernels. One score kernel (8 rows x 32 columns of Vector512 accumulators where the hardware has them,
+// else 4 rows x 32 of Vector256) serves S^T = K Q^T in the forward and S = Q K^T, dP = dO V^T in the
+// backward. The P V-like products (P V, dS K, P^T dO, dS^T Q) share one kernel that adds
+// coefficient-weighted rows of a D-wide operand into 8 (or 4) output rows at a time.
 
 using System.Buffers;
 using System.Numerics.Tensors;
@@ -40,8 +50,8 @@ namespace DrICL.Kernels.Cpu;
 public static unsafe partial class FlashAttention
 {
     const int QueryTile = 32;   // query rows per work item
-    const int KeyTile = 64;     // keys per tile; the transposed K/V are padded to a multiple of it
-    const int KeyChunk = 32;    // keys per register block of the score kernel (4 x Vector256)
+    const int KeyTile = 64;     // keys per tile; the backward's transposed K/V are padded to a multiple of it
+    const int KeyChunk = 32;    // columns per register block of the score kernel (2 x Vector512 or 4 x Vector256)
     const int BackwardWorkItems = 16;
 
     // q: [B,Tq,H,D], k, v: [B,Tk,KV,D] -> o: [B,Tq,H,D], lse: [B,H,Tq]
@@ -512,8 +522,8 @@ public static unsafe partial class FlashAttention
 
     /// <summary>
     /// dst[r, x] = scale * sum_c a[r, c] * bt[c, x] for r &lt; rows, x &lt; width (a multiple of KeyChunk);
-    /// a rows are aStride apart, bt rows btStride apart, dst rows dstStride apart. Register blocks: 8 rows x 32 keys
-    /// of Vector512 where the hardware has it, then 4 rows x 32 keys and single rows of Vector256.
+    /// a rows are aStride apart, bt rows btStride apart, dst rows dstStride apart. Register blocks: 8 rows x 32 columns
+    /// of Vector512 where the hardware has it, then 4 rows x 32 columns and single rows of Vector256.
     /// </summary>
     static void Scores(float* a, int aStride, float* bt, int btStride, float* dst, int dstStride, int rows, int width, int d, float scale)
     {
