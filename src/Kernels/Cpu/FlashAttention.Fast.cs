@@ -12,7 +12,10 @@
 // where they lie (broadcasting K elements against the block's queries, transposed once per work item into
 // [D, QueryTile]), so K is never transposed as a whole. And the online softmax runs down the columns with
 // the 32 queries as vector lanes: max, exp, sums and rescale factors are plain vector operations with no
-// horizontal reduction and no per-row loop, and exp is SoftmaxExp (Vector512). The mask too is evaluated
+// horizontal reduction and no per-row loop, and exp is SoftmaxExp (Vector512). The accumulator is held
+// transposed too, acc^T: [D, QueryTile], so the rescale is a vector multiply per row of it, P V is the score
+// kernel once more (acc^T += V_tile^T P^T, V's elements broadcast), and O is acc^T / l transposed back
+// once at the end of the work item. The mask too is evaluated
 // eight queries per vector against one key (MaskColumns). Items are handed out from one counter, last
 // query block first: under the causal mask a block's cost grows with its position, so the cheap ones fill
 // the gaps at the end.
@@ -34,9 +37,9 @@
 // so the causal mask zeroes them.
 //
 // Kernels. One score kernel (8 rows x 32 columns of Vector512 accumulators where the hardware has them,
-// else 4 rows x 32 of Vector256) serves S^T = K Q^T in the forward and S = Q K^T, dP = dO V^T in the
-// backward. The P V-like products (P V, dS K, P^T dO, dS^T Q) share one kernel that adds
-// coefficient-weighted rows of a D-wide operand into 8 (or 4) output rows at a time.
+// else 4 rows x 32 of Vector256) serves S^T = K Q^T and acc^T += V^T P^T in the forward and S = Q K^T,
+// dP = dO V^T in the backward. The backward's other products (dS K, P^T dO, dS^T Q) share one kernel that
+// adds coefficient-weighted rows of a D-wide operand into 8 (or 4) output rows at a time.
 
 using System.Buffers;
 using System.Numerics.Tensors;
@@ -140,7 +143,7 @@ public static unsafe partial class FlashAttention
         readonly float[] scores = GC.AllocateUninitializedArray<float>(QueryTile * KeyTile, pinned: true);
         readonly float[] grads = GC.AllocateUninitializedArray<float>(QueryTile * KeyTile, pinned: true);
         readonly float[] acc, queries, max = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true), sum = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true);
-        readonly float[] rescale = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true);
+        readonly float[] inverseSum = GC.AllocateUninitializedArray<float>(QueryTile, pinned: true);
 
         Scratch(int headDim)
         {
@@ -158,7 +161,7 @@ public static unsafe partial class FlashAttention
         public float* Queries => Pin(queries);
         public float* Max => Pin(max);
         public float* Sum => Pin(sum);
-        public float* Rescale => Pin(rescale);
+        public float* InverseSum => Pin(inverseSum);
 
         static float* Pin(float[] a) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
     }
@@ -229,11 +232,12 @@ public static unsafe partial class FlashAttention
             int i0 = (QueryBlocks - 1 - item / (s.Batch * s.Heads)) * QueryTile;
             int rows = Math.Min(QueryTile, s.QueryLength - i0), kvh = h / s.Group;
             float* scores = w.Scores, qt = w.Queries, acc = w.Acc, max = w.Max, sum = w.Sum;
+            // acc: [D, QueryTile], the output accumulator transposed like the score tile.
             // qt: [D, QueryTile], the block's queries as columns; missing rows of a last block are zeros, so
             // their (unused) columns of the score tile stay finite.
             TransposeRows(QueryRow(Q, b, i0, h), queryStride, rows, qt, QueryTile, d);
             for (int c = 0; c < d; c++) new Span<float>(qt + c * QueryTile + rows, QueryTile - rows).Clear();
-            new Span<float>(acc, rows * d).Clear();
+            new Span<float>(acc, d * QueryTile).Clear();
             new Span<float>(max, QueryTile).Fill(float.NegativeInfinity);
             new Span<float>(sum, QueryTile).Clear();
 
@@ -243,19 +247,17 @@ public static unsafe partial class FlashAttention
                 int valid = Math.Min(KeyTile, last + 1 - j0);
                 if (SegmentsDisjoint(b, i0, rows, j0, valid)) continue;
                 // scores: [valid keys, QueryTile], S^T = scale K_tile Q_blk^T straight from K's rows.
-                Scores(KeyRow(K, b, j0, kvh), keyStride, qt, QueryTile, scores, QueryTile, valid, QueryTile, d, scale);
+                Scores(KeyRow(K, b, j0, kvh), keyStride, 1, qt, QueryTile, scores, QueryTile, valid, QueryTile, d, scale);
                 MaskColumns(scores, b, i0, j0, valid);
-                OnlineSoftmaxColumns(scores, valid, max, sum, w.Rescale);
-                for (int r = 0; r < rows; r++)
-                    if (w.Rescale[r] != 1f) ScaleRow(acc + r * d, d, w.Rescale[r]);
-                AccumulateRows(scores, 1, QueryTile, rows, valid, KeyRow(V, b, j0, kvh), keyStride, acc, d, d);
+                OnlineSoftmaxColumns(scores, valid, max, sum, acc, d);
+                // acc^T += V_tile^T P^T: the score kernel again, V's elements broadcast down its rows.
+                Scores(KeyRow(V, b, j0, kvh), 1, keyStride, scores, QueryTile, acc, QueryTile, d, QueryTile, valid, 1f, accumulate: true);
             }
 
-            for (int r = 0; r < rows; r++)
-            {
-                TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + r * d, d), 1f / sum[r], new Span<float>(QueryRow(O, b, i0 + r, h), d));
-                Lse[RowStat(b, h, i0 + r)] = max[r] + MathF.Log(sum[r]);
-            }
+            for (int q = 0; q < QueryTile; q++) w.InverseSum[q] = 1f / sum[q];
+            ScaleColumns(acc, d, w.InverseSum);
+            TransposeRows(acc, QueryTile, d, QueryRow(O, b, i0, h), queryStride, rows);
+            for (int r = 0; r < rows; r++) Lse[RowStat(b, h, i0 + r)] = max[r] + MathF.Log(sum[r]);
         }
 
         /// <summary>
@@ -299,9 +301,9 @@ public static unsafe partial class FlashAttention
         // because both dQ and dK need it.
         void TileGradients(int b, int h, int kvh, int i0, int rows, int j0, int width, float* p, float* ds)
         {
-            Scores(QueryRow(Q, b, i0, h), queryStride, Transposed(KT, b, kvh) + j0, transposedStride, p, KeyTile, rows, width, d, scale);
+            Scores(QueryRow(Q, b, i0, h), queryStride, 1, Transposed(KT, b, kvh) + j0, transposedStride, p, KeyTile, rows, width, d, scale);
             Mask(p, b, i0, rows, j0, width);
-            Scores(QueryRow(DO, b, i0, h), queryStride, Transposed(VT, b, kvh) + j0, transposedStride, ds, KeyTile, rows, width, d, 1f);
+            Scores(QueryRow(DO, b, i0, h), queryStride, 1, Transposed(VT, b, kvh) + j0, transposedStride, ds, KeyTile, rows, width, d, 1f);
             var sc = Vector256.Create(scale);
             for (int r = 0; r < rows; r++)
             {
@@ -431,10 +433,10 @@ public static unsafe partial class FlashAttention
     /// One key tile's step of the online softmax for QueryTile queries at once. scores: [keys, QueryTile], one
     /// column per query, so the running max m, the sum l and the rescale factor of every query are lanes of a
     /// vector and no step needs a horizontal reduction: m' = max(m, column max), P = exp(S - m') in place,
-    /// l = l exp(m - m') + column sum, and rescale[q] = exp(m - m') for the caller's output accumulator. A column
+    /// l = l exp(m - m') + column sum, and the columns of acc^T ([d, QueryTile]) are rescaled by exp(m - m'). A column
     /// that has seen no visible key keeps m = -inf and shifts by 0, so its masked scores still give P = 0.
     /// </summary>
-    static void OnlineSoftmaxColumns(float* scores, int keys, float* max, float* sum, float* rescale)
+    static void OnlineSoftmaxColumns(float* scores, int keys, float* max, float* sum, float* acc, int d)
     {
         if (Vector512.IsHardwareAccelerated)
             for (int q = 0; q < QueryTile; q += Vector512<float>.Count)
@@ -453,7 +455,7 @@ public static unsafe partial class FlashAttention
                 }
                 var alpha = SoftmaxExp.Of(old - shift);
                 (Vector512.Load(sum + q) * alpha + total).Store(sum + q);
-                alpha.Store(rescale + q);
+                for (int c = 0; c < d; c++) (Vector512.Load(acc + c * QueryTile + q) * alpha).Store(acc + c * QueryTile + q);
                 m.Store(max + q);
             }
         else
@@ -473,19 +475,19 @@ public static unsafe partial class FlashAttention
                 }
                 var alpha = Vector256.Exp(old - shift);
                 (Vector256.Load(sum + q) * alpha + total).Store(sum + q);
-                alpha.Store(rescale + q);
+                for (int c = 0; c < d; c++) (Vector256.Load(acc + c * QueryTile + q) * alpha).Store(acc + c * QueryTile + q);
                 m.Store(max + q);
             }
     }
 
-    /// <summary>x[0..n) *= a, inline: a library call per row would cost as much as the multiplications.</summary>
-    static void ScaleRow(float* x, int n, float a)
+    /// <summary>x[c, q] *= factor[q] for c &lt; rows of a [rows, QueryTile] tile.</summary>
+    static void ScaleColumns(float* x, int rows, float* factor)
     {
-        int c = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (var av = Vector512.Create(a); c + 16 <= n; c += 16) (Vector512.Load(x + c) * av).Store(x + c);
-        for (var av = Vector256.Create(a); c + 8 <= n; c += 8) (Vector256.Load(x + c) * av).Store(x + c);
-        for (; c < n; c++) x[c] *= a;
+        for (int q = 0; q < QueryTile; q += Vector256<float>.Count)
+        {
+            var f = Vector256.Load(factor + q);
+            for (int c = 0; c < rows; c++) (Vector256.Load(x + c * QueryTile + q) * f).Store(x + c * QueryTile + q);
+        }
     }
 
     /// <summary>dst[c * dstStride + j] = src[j * srcStride + c] for j &lt; n, c &lt; d; 8 x 8 blocks through registers.</summary>
@@ -521,20 +523,21 @@ public static unsafe partial class FlashAttention
     }
 
     /// <summary>
-    /// dst[r, x] = scale * sum_c a[r, c] * bt[c, x] for r &lt; rows, x &lt; width (a multiple of KeyChunk);
-    /// a rows are aStride apart, bt rows btStride apart, dst rows dstStride apart. Register blocks: 8 rows x 32 columns
+    /// dst[r, x] = scale * sum_c a[r, c] * bt[c, x] for r &lt; rows, x &lt; width (a multiple of KeyChunk), added to
+    /// dst's values with accumulate; a[r, c] is a[r * aStride + c * aStep], bt rows are btStride apart, dst rows
+    /// dstStride apart. Register blocks: 8 rows x 32 columns
     /// of Vector512 where the hardware has it, then 4 rows x 32 columns and single rows of Vector256.
     /// </summary>
-    static void Scores(float* a, int aStride, float* bt, int btStride, float* dst, int dstStride, int rows, int width, int d, float scale)
+    static void Scores(float* a, int aStride, int aStep, float* bt, int btStride, float* dst, int dstStride, int rows, int width, int d, float scale, bool accumulate = false)
     {
         int r = 0;
         if (Vector512.IsHardwareAccelerated)
-            for (; r + 8 <= rows; r += 8) ScoresEightRows(a + (long)r * aStride, aStride, bt, btStride, dst + r * dstStride, dstStride, width, d, scale);
-        ScoresNarrow(a + (long)r * aStride, aStride, bt, btStride, dst + r * dstStride, dstStride, rows - r, width, d, scale);
+            for (; r + 8 <= rows; r += 8) ScoresEightRows(a + (long)r * aStride, aStride, aStep, bt, btStride, dst + r * dstStride, dstStride, width, d, scale, accumulate);
+        ScoresNarrow(a + (long)r * aStride, aStride, aStep, bt, btStride, dst + r * dstStride, dstStride, rows - r, width, d, scale, accumulate);
     }
 
     // 16 Vector512 accumulators: 8 query rows x 32 keys; each step loads 32 keys of one bt row and broadcasts 8 a elements.
-    static void ScoresEightRows(float* a, int aStride, float* bt, int btStride, float* dst, int dstStride, int width, int d, float scale)
+    static void ScoresEightRows(float* a, int aStride, int aStep, float* bt, int btStride, float* dst, int dstStride, int width, int d, float scale, bool accumulate)
     {
         var sc = Vector512.Create(scale);
         float* a0 = a, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride, a4 = a3 + aStride, a5 = a4 + aStride, a6 = a5 + aStride, a7 = a6 + aStride;
@@ -543,37 +546,37 @@ public static unsafe partial class FlashAttention
             Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
             Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
             float* col = bt + x;
-            for (int c = 0; c < d; c++, col += btStride)
+            for (long c = 0, ac = 0; c < d; c++, col += btStride, ac += aStep)
             {
                 var k0 = Vector512.Load(col); var k1 = Vector512.Load(col + 16);
-                var q = Vector512.Create(a0[c]); c00 = Vector512.FusedMultiplyAdd(q, k0, c00); c01 = Vector512.FusedMultiplyAdd(q, k1, c01);
-                q = Vector512.Create(a1[c]); c10 = Vector512.FusedMultiplyAdd(q, k0, c10); c11 = Vector512.FusedMultiplyAdd(q, k1, c11);
-                q = Vector512.Create(a2[c]); c20 = Vector512.FusedMultiplyAdd(q, k0, c20); c21 = Vector512.FusedMultiplyAdd(q, k1, c21);
-                q = Vector512.Create(a3[c]); c30 = Vector512.FusedMultiplyAdd(q, k0, c30); c31 = Vector512.FusedMultiplyAdd(q, k1, c31);
-                q = Vector512.Create(a4[c]); c40 = Vector512.FusedMultiplyAdd(q, k0, c40); c41 = Vector512.FusedMultiplyAdd(q, k1, c41);
-                q = Vector512.Create(a5[c]); c50 = Vector512.FusedMultiplyAdd(q, k0, c50); c51 = Vector512.FusedMultiplyAdd(q, k1, c51);
-                q = Vector512.Create(a6[c]); c60 = Vector512.FusedMultiplyAdd(q, k0, c60); c61 = Vector512.FusedMultiplyAdd(q, k1, c61);
-                q = Vector512.Create(a7[c]); c70 = Vector512.FusedMultiplyAdd(q, k0, c70); c71 = Vector512.FusedMultiplyAdd(q, k1, c71);
+                var q = Vector512.Create(a0[ac]); c00 = Vector512.FusedMultiplyAdd(q, k0, c00); c01 = Vector512.FusedMultiplyAdd(q, k1, c01);
+                q = Vector512.Create(a1[ac]); c10 = Vector512.FusedMultiplyAdd(q, k0, c10); c11 = Vector512.FusedMultiplyAdd(q, k1, c11);
+                q = Vector512.Create(a2[ac]); c20 = Vector512.FusedMultiplyAdd(q, k0, c20); c21 = Vector512.FusedMultiplyAdd(q, k1, c21);
+                q = Vector512.Create(a3[ac]); c30 = Vector512.FusedMultiplyAdd(q, k0, c30); c31 = Vector512.FusedMultiplyAdd(q, k1, c31);
+                q = Vector512.Create(a4[ac]); c40 = Vector512.FusedMultiplyAdd(q, k0, c40); c41 = Vector512.FusedMultiplyAdd(q, k1, c41);
+                q = Vector512.Create(a5[ac]); c50 = Vector512.FusedMultiplyAdd(q, k0, c50); c51 = Vector512.FusedMultiplyAdd(q, k1, c51);
+                q = Vector512.Create(a6[ac]); c60 = Vector512.FusedMultiplyAdd(q, k0, c60); c61 = Vector512.FusedMultiplyAdd(q, k1, c61);
+                q = Vector512.Create(a7[ac]); c70 = Vector512.FusedMultiplyAdd(q, k0, c70); c71 = Vector512.FusedMultiplyAdd(q, k1, c71);
             }
             float* o = dst + x;
-            (c00 * sc).Store(o); (c01 * sc).Store(o + 16); o += dstStride;
-            (c10 * sc).Store(o); (c11 * sc).Store(o + 16); o += dstStride;
-            (c20 * sc).Store(o); (c21 * sc).Store(o + 16); o += dstStride;
-            (c30 * sc).Store(o); (c31 * sc).Store(o + 16); o += dstStride;
-            (c40 * sc).Store(o); (c41 * sc).Store(o + 16); o += dstStride;
-            (c50 * sc).Store(o); (c51 * sc).Store(o + 16); o += dstStride;
-            (c60 * sc).Store(o); (c61 * sc).Store(o + 16); o += dstStride;
-            (c70 * sc).Store(o); (c71 * sc).Store(o + 16);
+            Put(c00 * sc, o, accumulate); Put(c01 * sc, o + 16, accumulate); o += dstStride;
+            Put(c10 * sc, o, accumulate); Put(c11 * sc, o + 16, accumulate); o += dstStride;
+            Put(c20 * sc, o, accumulate); Put(c21 * sc, o + 16, accumulate); o += dstStride;
+            Put(c30 * sc, o, accumulate); Put(c31 * sc, o + 16, accumulate); o += dstStride;
+            Put(c40 * sc, o, accumulate); Put(c41 * sc, o + 16, accumulate); o += dstStride;
+            Put(c50 * sc, o, accumulate); Put(c51 * sc, o + 16, accumulate); o += dstStride;
+            Put(c60 * sc, o, accumulate); Put(c61 * sc, o + 16, accumulate); o += dstStride;
+            Put(c70 * sc, o, accumulate); Put(c71 * sc, o + 16, accumulate);
         }
     }
 
-    static void ScoresNarrow(float* a, int aStride, float* bt, int btStride, float* dst, int dstStride, int rows, int width, int d, float scale)
+    static void ScoresNarrow(float* a, int aStride, int aStep, float* bt, int btStride, float* dst, int dstStride, int rows, int width, int d, float scale, bool accumulate)
     {
         var sc = Vector256.Create(scale);
         int r = 0;
         for (; r + 4 <= rows; r += 4)
         {
-            float* a0 = a + r * aStride, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride;
+            float* a0 = a + (long)r * aStride, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride;
             for (int x = 0; x < width; x += KeyChunk)
             {
                 Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
@@ -581,52 +584,56 @@ public static unsafe partial class FlashAttention
                 Vector256<float> c20 = default, c21 = default, c22 = default, c23 = default;
                 Vector256<float> c30 = default, c31 = default, c32 = default, c33 = default;
                 float* col = bt + x;
-                for (int c = 0; c < d; c++, col += btStride)
+                for (long c = 0, ac = 0; c < d; c++, col += btStride, ac += aStep)
                 {
                     var k0 = Vector256.Load(col); var k1 = Vector256.Load(col + 8); var k2 = Vector256.Load(col + 16); var k3 = Vector256.Load(col + 24);
-                    var q = Vector256.Create(a0[c]);
+                    var q = Vector256.Create(a0[ac]);
                     c00 = Vector256.FusedMultiplyAdd(q, k0, c00); c01 = Vector256.FusedMultiplyAdd(q, k1, c01); c02 = Vector256.FusedMultiplyAdd(q, k2, c02); c03 = Vector256.FusedMultiplyAdd(q, k3, c03);
-                    q = Vector256.Create(a1[c]);
+                    q = Vector256.Create(a1[ac]);
                     c10 = Vector256.FusedMultiplyAdd(q, k0, c10); c11 = Vector256.FusedMultiplyAdd(q, k1, c11); c12 = Vector256.FusedMultiplyAdd(q, k2, c12); c13 = Vector256.FusedMultiplyAdd(q, k3, c13);
-                    q = Vector256.Create(a2[c]);
+                    q = Vector256.Create(a2[ac]);
                     c20 = Vector256.FusedMultiplyAdd(q, k0, c20); c21 = Vector256.FusedMultiplyAdd(q, k1, c21); c22 = Vector256.FusedMultiplyAdd(q, k2, c22); c23 = Vector256.FusedMultiplyAdd(q, k3, c23);
-                    q = Vector256.Create(a3[c]);
+                    q = Vector256.Create(a3[ac]);
                     c30 = Vector256.FusedMultiplyAdd(q, k0, c30); c31 = Vector256.FusedMultiplyAdd(q, k1, c31); c32 = Vector256.FusedMultiplyAdd(q, k2, c32); c33 = Vector256.FusedMultiplyAdd(q, k3, c33);
                 }
                 float* o = dst + r * dstStride + x;
-                (c00 * sc).Store(o); (c01 * sc).Store(o + 8); (c02 * sc).Store(o + 16); (c03 * sc).Store(o + 24);
+                Put(c00 * sc, o, accumulate); Put(c01 * sc, o + 8, accumulate); Put(c02 * sc, o + 16, accumulate); Put(c03 * sc, o + 24, accumulate);
                 o += dstStride;
-                (c10 * sc).Store(o); (c11 * sc).Store(o + 8); (c12 * sc).Store(o + 16); (c13 * sc).Store(o + 24);
+                Put(c10 * sc, o, accumulate); Put(c11 * sc, o + 8, accumulate); Put(c12 * sc, o + 16, accumulate); Put(c13 * sc, o + 24, accumulate);
                 o += dstStride;
-                (c20 * sc).Store(o); (c21 * sc).Store(o + 8); (c22 * sc).Store(o + 16); (c23 * sc).Store(o + 24);
+                Put(c20 * sc, o, accumulate); Put(c21 * sc, o + 8, accumulate); Put(c22 * sc, o + 16, accumulate); Put(c23 * sc, o + 24, accumulate);
                 o += dstStride;
-                (c30 * sc).Store(o); (c31 * sc).Store(o + 8); (c32 * sc).Store(o + 16); (c33 * sc).Store(o + 24);
+                Put(c30 * sc, o, accumulate); Put(c31 * sc, o + 8, accumulate); Put(c32 * sc, o + 16, accumulate); Put(c33 * sc, o + 24, accumulate);
             }
         }
         for (; r < rows; r++)
         {
-            float* ar = a + r * aStride;
+            float* ar = a + (long)r * aStride;
             for (int x = 0; x < width; x += KeyChunk)
             {
                 Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
                 float* col = bt + x;
-                for (int c = 0; c < d; c++, col += btStride)
+                for (long c = 0, ac = 0; c < d; c++, col += btStride, ac += aStep)
                 {
-                    var q = Vector256.Create(ar[c]);
+                    var q = Vector256.Create(ar[ac]);
                     c0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col), c0);
                     c1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 8), c1);
                     c2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 16), c2);
                     c3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 24), c3);
                 }
                 float* o = dst + r * dstStride + x;
-                (c0 * sc).Store(o); (c1 * sc).Store(o + 8); (c2 * sc).Store(o + 16); (c3 * sc).Store(o + 24);
+                Put(c0 * sc, o, accumulate); Put(c1 * sc, o + 8, accumulate); Put(c2 * sc, o + 16, accumulate); Put(c3 * sc, o + 24, accumulate);
             }
         }
     }
 
+    // Stores a score block, or with accumulate adds it to what dst holds (the forward's P V into its accumulator).
+    static void Put(Vector512<float> v, float* dst, bool accumulate) => (accumulate ? v + Vector512.Load(dst) : v).Store(dst);
+    static void Put(Vector256<float> v, float* dst, bool accumulate) => (accumulate ? v + Vector256.Load(dst) : v).Store(dst);
+
     /// <summary>
     /// output[x, 0..d) += sum_{y &lt; inputs} coef[x*cx + y*cy] * input[y, 0..d) for x &lt; outputs; input rows are
-    /// inStride apart, output rows outStride apart. Serves P V, dS K (coef row-major) and P^T dO, dS^T Q
+    /// inStride apart, output rows outStride apart. Serves the backward's dS K (coef row-major) and P^T dO, dS^T Q
     /// (coef transposed via the strides). Register blocks: 8 output rows x 32 (or 16) columns of Vector512 where
     /// the hardware has it, for the columns that fill whole Vector512s; then 4 rows x 32 columns of Vector256.
     /// </summary>
