@@ -16,9 +16,9 @@
 // transposed too, acc^T: [D, QueryTile], so the rescale is a vector multiply per row of it, P V is the score
 // kernel once more (acc^T += V_tile^T P^T, V's elements broadcast), and O is acc^T / l transposed back
 // once at the end of the work item. The mask too is evaluated
-// eight queries per vector against one key (MaskColumns). Items are handed out from one counter, last
-// query block first: under the causal mask a block's cost grows with its position, so the cheap ones fill
-// the gaps at the end.
+// eight queries per vector against one key (MaskColumns). Items are handed out from one counter, head by
+// head (a head's K and V stay in cache across its blocks) and within a head last query block first: under
+// the causal mask a block's cost grows with its position, so the cheap ones fill the gaps at the end.
 // Key tiles that no query of the block can see are never touched: causal stops at the last query's
 // diagonal, a sliding window starts at FirstKey of the first query, and for the demonstration mask a
 // tile is skipped when its segments cannot meet the block's (see SegmentsDisjoint).
@@ -65,8 +65,7 @@ public static unsafe partial class FlashAttention
         fixed (float* pq = q, pk = k, pv = v, po = o, plse = lse)
         {
             problem.Q = pq; problem.K = pk; problem.V = pv; problem.O = po; problem.Lse = plse;
-            // Causal blocks differ in cost up to QueryBlocks-fold, so every thread pulls the next item from one
-            // counter in ForwardBlock's order (most key tiles first), and the cheap ones fill the gaps at the end.
+            // Every thread pulls the next item from one counter, in ForwardBlock's order.
             int items = s.Batch * s.Heads * problem.QueryBlocks, next = -1;
             Parallel.For(0, Math.Min(Environment.ProcessorCount, items), _ =>
             {
@@ -227,9 +226,10 @@ public static unsafe partial class FlashAttention
 
         public void ForwardBlock(int item, Scratch w)
         {
-            // Items run last query block first: under the causal mask later blocks see more key tiles.
-            int bh = item % (s.Batch * s.Heads), b = bh / s.Heads, h = bh % s.Heads;
-            int i0 = (QueryBlocks - 1 - item / (s.Batch * s.Heads)) * QueryTile;
+            // Items run head by head, so a head's K and V stay in cache across its blocks, and within a head last
+            // query block first: under the causal mask later blocks see more key tiles.
+            int bh = item / QueryBlocks, b = bh / s.Heads, h = bh % s.Heads;
+            int i0 = (QueryBlocks - 1 - item % QueryBlocks) * QueryTile;
             int rows = Math.Min(QueryTile, s.QueryLength - i0), kvh = h / s.Group;
             float* scores = w.Scores, qt = w.Queries, acc = w.Acc, max = w.Max, sum = w.Sum;
             // acc: [D, QueryTile], the output accumulator transposed like the score tile.
