@@ -55,6 +55,7 @@ public static unsafe partial class FlashAttention
     const int QueryTile = 32;   // query rows per work item
     const int KeyTile = 64;     // keys per tile; the backward's transposed K/V are padded to a multiple of it
     const int KeyChunk = 32;    // columns per register block of the score kernel (2 x Vector512 or 4 x Vector256)
+    const int HalfTile = 16;    // the score kernel's narrowest width: half a query block
     const int BackwardWorkItems = 16;
 
     // q: [B,Tq,H,D], k, v: [B,Tk,KV,D] -> o: [B,Tq,H,D], lse: [B,H,Tq]
@@ -246,12 +247,17 @@ public static unsafe partial class FlashAttention
             {
                 int valid = Math.Min(KeyTile, last + 1 - j0);
                 if (SegmentsDisjoint(b, i0, rows, j0, valid)) continue;
+                // Keys from split on lie past the diagonal of the block's first half of queries, so both products
+                // leave those columns out there; the mask sets them to -inf, which P turns into 0.
+                int split = Math.Clamp(s.QueryOffset + i0 + HalfTile - j0, 0, valid);
                 // scores: [valid keys, QueryTile], S^T = scale K_tile Q_blk^T straight from K's rows.
-                Scores(KeyRow(K, b, j0, kvh), keyStride, 1, qt, QueryTile, scores, QueryTile, valid, QueryTile, d, scale);
+                Scores(KeyRow(K, b, j0, kvh), keyStride, 1, qt, QueryTile, scores, QueryTile, split, QueryTile, d, scale);
+                Scores(KeyRow(K, b, j0 + split, kvh), keyStride, 1, qt + HalfTile, QueryTile, scores + split * QueryTile + HalfTile, QueryTile, valid - split, HalfTile, d, scale);
                 MaskColumns(scores, b, i0, j0, valid);
                 OnlineSoftmaxColumns(scores, valid, max, sum, acc, d);
                 // acc^T += V_tile^T P^T: the score kernel again, V's elements broadcast down its rows.
-                Scores(KeyRow(V, b, j0, kvh), 1, keyStride, scores, QueryTile, acc, QueryTile, d, QueryTile, valid, 1f, accumulate: true);
+                Scores(KeyRow(V, b, j0, kvh), 1, keyStride, scores, QueryTile, acc, QueryTile, d, QueryTile, split, 1f, accumulate: true);
+                Scores(KeyRow(V, b, j0 + split, kvh), 1, keyStride, scores + split * QueryTile + HalfTile, QueryTile, acc + HalfTile, QueryTile, d, HalfTile, valid - split, 1f, accumulate: true);
             }
 
             for (int q = 0; q < QueryTile; q++) w.InverseSum[q] = 1f / sum[q];
@@ -523,7 +529,7 @@ public static unsafe partial class FlashAttention
     }
 
     /// <summary>
-    /// dst[r, x] = scale * sum_c a[r, c] * bt[c, x] for r &lt; rows, x &lt; width (a multiple of KeyChunk), added to
+    /// dst[r, x] = scale * sum_c a[r, c] * bt[c, x] for r &lt; rows, x &lt; width (a multiple of HalfTile), added to
     /// dst's values with accumulate; a[r, c] is a[r * aStride + c * aStep], bt rows are btStride apart, dst rows
     /// dstStride apart. Register blocks: 8 rows x 32 columns
     /// of Vector512 where the hardware has it, then 4 rows x 32 columns and single rows of Vector256.
@@ -541,7 +547,8 @@ public static unsafe partial class FlashAttention
     {
         var sc = Vector512.Create(scale);
         float* a0 = a, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride, a4 = a3 + aStride, a5 = a4 + aStride, a6 = a5 + aStride, a7 = a6 + aStride;
-        for (int x = 0; x < width; x += KeyChunk)
+        int x = 0;
+        for (; x + KeyChunk <= width; x += KeyChunk)
         {
             Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
             Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
@@ -568,6 +575,22 @@ public static unsafe partial class FlashAttention
             Put(c60 * sc, o, accumulate); Put(c61 * sc, o + 16, accumulate); o += dstStride;
             Put(c70 * sc, o, accumulate); Put(c71 * sc, o + 16, accumulate);
         }
+        if (x < width)
+        {
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+            float* col = bt + x;
+            for (long c = 0, ac = 0; c < d; c++, col += btStride, ac += aStep)
+            {
+                var k0 = Vector512.Load(col);
+                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[ac]), k0, c0); c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[ac]), k0, c1);
+                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[ac]), k0, c2); c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[ac]), k0, c3);
+                c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[ac]), k0, c4); c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[ac]), k0, c5);
+                c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[ac]), k0, c6); c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[ac]), k0, c7);
+            }
+            float* o = dst + x;
+            Put(c0 * sc, o, accumulate); Put(c1 * sc, o + dstStride, accumulate); Put(c2 * sc, o + 2 * dstStride, accumulate); Put(c3 * sc, o + 3 * dstStride, accumulate);
+            Put(c4 * sc, o + 4 * dstStride, accumulate); Put(c5 * sc, o + 5 * dstStride, accumulate); Put(c6 * sc, o + 6 * dstStride, accumulate); Put(c7 * sc, o + 7 * dstStride, accumulate);
+        }
     }
 
     static void ScoresNarrow(float* a, int aStride, int aStep, float* bt, int btStride, float* dst, int dstStride, int rows, int width, int d, float scale, bool accumulate)
@@ -577,7 +600,7 @@ public static unsafe partial class FlashAttention
         for (; r + 4 <= rows; r += 4)
         {
             float* a0 = a + (long)r * aStride, a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride;
-            for (int x = 0; x < width; x += KeyChunk)
+            for (int x = 0; x + KeyChunk <= width; x += KeyChunk)
             {
                 Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
                 Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -606,24 +629,32 @@ public static unsafe partial class FlashAttention
                 Put(c30 * sc, o, accumulate); Put(c31 * sc, o + 8, accumulate); Put(c32 * sc, o + 16, accumulate); Put(c33 * sc, o + 24, accumulate);
             }
         }
-        for (; r < rows; r++)
+        int whole = width / KeyChunk * KeyChunk;
+        for (int r4 = 0; r4 < r; r4++) ScoreRow(a + (long)r4 * aStride, aStep, bt, btStride, dst + r4 * dstStride, whole, width, d, sc, accumulate);
+        for (; r < rows; r++) ScoreRow(a + (long)r * aStride, aStep, bt, btStride, dst + r * dstStride, 0, width, d, sc, accumulate);
+    }
+
+    // One row of ScoresNarrow from column x0 on: 32 columns at a time, then a last 16.
+    static void ScoreRow(float* ar, int aStep, float* bt, int btStride, float* dst, int x0, int width, int d, Vector256<float> sc, bool accumulate)
+    {
+        for (int x = x0; x < width; x += KeyChunk)
         {
-            float* ar = a + (long)r * aStride;
-            for (int x = 0; x < width; x += KeyChunk)
+            bool half = x + KeyChunk > width;
+            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+            float* col = bt + x;
+            for (long c = 0, ac = 0; c < d; c++, col += btStride, ac += aStep)
             {
-                Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
-                float* col = bt + x;
-                for (long c = 0, ac = 0; c < d; c++, col += btStride, ac += aStep)
-                {
-                    var q = Vector256.Create(ar[ac]);
-                    c0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col), c0);
-                    c1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 8), c1);
-                    c2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 16), c2);
-                    c3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 24), c3);
-                }
-                float* o = dst + r * dstStride + x;
-                Put(c0 * sc, o, accumulate); Put(c1 * sc, o + 8, accumulate); Put(c2 * sc, o + 16, accumulate); Put(c3 * sc, o + 24, accumulate);
+                var q = Vector256.Create(ar[ac]);
+                c0 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col), c0);
+                c1 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 8), c1);
+                if (half) continue;
+                c2 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 16), c2);
+                c3 = Vector256.FusedMultiplyAdd(q, Vector256.Load(col + 24), c3);
             }
+            float* o = dst + x;
+            Put(c0 * sc, o, accumulate); Put(c1 * sc, o + 8, accumulate);
+            if (half) continue;
+            Put(c2 * sc, o + 16, accumulate); Put(c3 * sc, o + 24, accumulate);
         }
     }
 
