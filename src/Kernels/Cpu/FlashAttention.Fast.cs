@@ -15,7 +15,8 @@
 // horizontal reduction and no per-row loop, and exp is SoftmaxExp (Vector512). The accumulator is held
 // transposed too, acc^T: [D, QueryTile], so the rescale is a vector multiply per row of it, P V is the score
 // kernel once more (acc^T += V_tile^T P^T, V's elements broadcast), and O is acc^T / l transposed back
-// once at the end of the work item. The mask too is evaluated
+// once at the end of the work item. Keys past the diagonal of the block's first 16 queries are left out of
+// those 16 columns in both products (the mask sets their scores to -inf). The mask too is evaluated
 // eight queries per vector against one key (MaskColumns). Items are handed out from one counter, head by
 // head (a head's K and V stay in cache across its blocks) and within a head last query block first: under
 // the causal mask a block's cost grows with its position, so the cheap ones fill the gaps at the end.
