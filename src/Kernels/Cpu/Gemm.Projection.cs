@@ -24,17 +24,18 @@ public static partial class Gemm
 {
     /// <summary>
     /// y_i[T, W_i.Rows] = x[T, Cols] · W_iᵀ for weights sharing their column count, on up to threads cores; outputs are the
-    /// y_i's addresses (row-major, pinned). The semantics of <see cref="Reference"/> with transB (weights widened).
+    /// y_i's addresses (row-major, pinned). The semantics of <see cref="Reference"/> with transB (weights widened);
+    /// with accumulate, y_i += x · W_iᵀ (a residual connection added where the product is stored).
     /// </summary>
-    public static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs) =>
-        Project(threads, x, t, weights, outputs, Best);
+    public static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate = false) =>
+        Project(threads, x, t, weights, outputs, accumulate, Best);
 
-    internal static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs, MicroKernel kernel)
+    internal static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate, MicroKernel kernel)
     {
         if (weights.Length == 0 || weights.Length != outputs.Length) throw new ArgumentException($"{weights.Length} weights for {outputs.Length} outputs");
         if (weights.Any(w => w.Cols != weights[0].Cols)) throw new ArgumentException("projected weights must share their column count");
         if (t <= 0) throw new ArgumentOutOfRangeException(nameof(t), $"{t} rows to project");
-        var job = new ProjectionJob(x, t, weights, outputs, kernel);
+        var job = new ProjectionJob(x, t, weights, outputs, accumulate, kernel);
         var buffer = ArrayPool<float>.Shared.Rent(job.PackedXLength + 16);  // + 16: room to align to 64 bytes
         try
         {
@@ -60,13 +61,14 @@ public static partial class Gemm
         readonly WeightMatrix[] weights;
         readonly nint[] outputs;
         readonly int[] firstPanel;  // firstPanel[i]: the first column panel of weights[i]; the last entry is the total
+        readonly bool accumulate;
         readonly MicroKernel kernel;
         public float* PackedX;
 
-        public ProjectionJob(float* x, int t, WeightMatrix[] weights, nint[] outputs, MicroKernel kernel)
+        public ProjectionJob(float* x, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate, MicroKernel kernel)
         {
             this.x = x;
-            (this.t, this.weights, this.outputs, this.kernel) = (t, weights, outputs, kernel);
+            (this.t, this.weights, this.outputs, this.accumulate, this.kernel) = (t, weights, outputs, accumulate, kernel);
             k = weights[0].Cols;
             (mr, nr) = Shape(kernel);
             firstPanel = new int[weights.Length + 1];
@@ -95,6 +97,7 @@ public static partial class Gemm
             for (int p0 = 0; p0 < k; p0 += KC)
             {
                 int kc = Math.Min(KC, k - p0);
+                bool load = p0 > 0 || accumulate;
                 if (w.Format == WeightFormat.Bf16) PackTransposedBf16(w.Bf16Row(j) + p0, k, kc, cols, nr, packedB);
                 else PackTransposed(w.F32Row(j) + p0, k, kc, cols, nr, packedB);
                 for (int r = 0; r < RowPanels; r++)
@@ -102,11 +105,11 @@ public static partial class Gemm
                     int rows = Math.Min(mr, t - r * mr);
                     float* a = PackedX + (nint)r * mr * k + (nint)p0 * mr, c = y + (nint)r * mr * ldy;
                     if (rows == mr && cols == nr)
-                        RunKernel(kernel, a, packedB, c, ldy, kc, p0 > 0);
+                        RunKernel(kernel, a, packedB, c, ldy, kc, load);
                     else
                     {
                         RunKernel(kernel, a, packedB, scratch, nr, kc, false);
-                        StoreEdge(scratch, nr, c, ldy, rows, cols, p0 > 0);
+                        StoreEdge(scratch, nr, c, ldy, rows, cols, load);
                     }
                 }
             }
