@@ -154,11 +154,12 @@ public sealed unsafe class DecodeModel : IDisposable
     }
 
     // The layers over n positions as [n, C] matrices. K and V are projected straight into the cache rows of
-    // their positions, and the attention output and MLP projections add into the residual stream X as they store.
+    // their positions, the attention output and MLP projections add into the residual stream X as they store,
+    // and the down projection applies SwiGLU to gate and up as it packs them.
     void RunBatch(ReadOnlySpan<int> tokens, PrefillBuffers b)
     {
         int n = tokens.Length, past = Length, qWidth = heads * headDim;
-        float* X = Ptr(b.X), XN = Ptr(b.XN), Q = Ptr(b.Q), A = Ptr(b.A), G = Ptr(b.G), U = Ptr(b.U), S = Ptr(b.S);
+        float* X = Ptr(b.X), XN = Ptr(b.XN), Q = Ptr(b.Q), A = Ptr(b.A), G = Ptr(b.G), U = Ptr(b.U);
         for (int i = 0; i < n; i++) w.Embedding.ReadRow(tokens[i], b.X.AsSpan(i * c, c));
         var shape = new AttentionShape(1, n, past + n, heads, kvHeads, headDim, past);
         var mask = new AttentionMask(window);
@@ -178,8 +179,7 @@ public sealed unsafe class DecodeModel : IDisposable
             Gemm.Project(team.Size, A, n, [layer.O], [(nint)X], accumulate: true);
             RmsNorm.Forward(b.X.AsSpan(0, n * c), layer.PostNorm, b.XN.AsSpan(0, n * c), b.Rstd.AsSpan(0, n), n, c, eps);
             Gemm.Project(team.Size, XN, n, [layer.Gate, layer.Up], [(nint)G, (nint)U]);
-            SwiGlu.Forward(b.G.AsSpan(0, n * f), b.U.AsSpan(0, n * f), b.S.AsSpan(0, n * f));
-            Gemm.Project(team.Size, S, n, [layer.Down], [(nint)X], accumulate: true);
+            Gemm.ProjectSwiGlu(team.Size, G, U, n, layer.Down, X, accumulate: true);
         }
         b.X.AsSpan((n - 1) * c, c).CopyTo(x);
         Length += n;
@@ -189,7 +189,7 @@ public sealed unsafe class DecodeModel : IDisposable
     sealed class PrefillBuffers(int n, int c, int qWidth, int f, int heads)
     {
         public readonly float[] X = Pinned(n * c), XN = Pinned(n * c), Q = Pinned(n * qWidth), A = Pinned(n * qWidth),
-            G = Pinned(n * f), U = Pinned(n * f), S = Pinned(n * f), Rstd = Pinned(n), Lse = Pinned(heads * n);
+            G = Pinned(n * f), U = Pinned(n * f), Rstd = Pinned(n), Lse = Pinned(heads * n);
     }
 
     ReadOnlySpan<float> Finish()

@@ -100,6 +100,27 @@ public class GemmTests
         }
     }
 
+    // The down projection with SwiGLU applied while packing: against SwiGLU's reference, then the reference product.
+    [TestCase(1, 5, 3)]
+    [TestCase(9, 49, 300)]
+    [TestCase(17, 96, 2049)]
+    public unsafe void SwiGluProjectionMatchesReference(int t, int rows, int k)
+    {
+        var rng = new Random(t + rows + k);
+        float[] gate = RandomArray(rng, t * k), up = RandomArray(rng, t * k), w = RandomArray(rng, rows * k), h = new float[t * k];
+        var initial = RandomArray(rng, t * rows);
+        SwiGlu.ForwardReference(gate, up, h);
+        var expected = (float[])initial.Clone();
+        Gemm.Reference(h, w, expected, t, rows, k, false, true, accumulate: true);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            var actual = (float[])initial.Clone();
+            fixed (float* pg = gate, pu = up, pw = w, py = actual)
+                Gemm.ProjectSwiGlu(threads, pg, pu, t, new WeightMatrix(rows, k, WeightFormat.F32, pw), py, accumulate: true);
+            AssertClose(expected, actual, $"{t}x{rows}x{k} threads={threads}");
+        }
+    }
+
     [Test]
     public void EmptyDepthClearsOrKeepsC()
     {
