@@ -29,21 +29,15 @@ public static class ModelLoader
 
     static Transformer FromTensors(ModelConfig config, string source, IReadOnlyDictionary<string, TensorInfo> tensors, Func<string, float[]> read, IDevice device, bool allowNonFinite)
     {
-        var used = new HashSet<string>();
         var model = new Transformer(config, device, (name, shape) =>
         {
-            if (!tensors.TryGetValue(name, out var info)) throw new InvalidDataException($"{source}: missing weight {name}");
-            if (!info.Shape.SequenceEqual(shape))
-                throw new InvalidDataException($"{source}: {name} has shape {Tensor.Format(info.Shape)}, config.json implies {Tensor.Format(shape)}");
-            used.Add(name);
+            CheckpointLayout.Find(source, tensors, name, shape);
             var values = read(name);
             if (!allowNonFinite && FirstNonFinite(values) is int i)
                 throw new InvalidDataException($"{source}: weight {name} holds a non-finite value ({values[i].ToString(CultureInfo.InvariantCulture)} at element {i}); --allow-nonfinite loads it anyway");
             return values;
         });
-        // Tied checkpoints sometimes still carry a copy of lm_head; anything else unused means a config mismatch.
-        var extra = tensors.Keys.Where(n => !used.Contains(n) && !(config.TieWordEmbeddings && n == "lm_head.weight")).ToList();
-        if (extra.Count > 0) throw new InvalidDataException($"{source}: weights not used by this {config.ModelType} config: {string.Join(", ", extra.Take(5))}{(extra.Count > 5 ? ", …" : "")}");
+        new CheckpointLayout(config).RejectUnused(source, tensors.Keys);
         return model;
     }
 

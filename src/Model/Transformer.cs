@@ -11,9 +11,7 @@ namespace DrICL.Model;
 /// </summary>
 public sealed class Transformer
 {
-    sealed record Block(Var InputNorm, Var Q, Var K, Var V, Var O, Var PostNorm, Var Gate, Var Up, Var Down);
-
-    readonly Block[] blocks;
+    readonly DecoderLayer<Var, Var>[] blocks;
     readonly Var embed, norm, lmHead;
 
     public ModelConfig Config { get; }
@@ -27,34 +25,17 @@ public sealed class Transformer
         Config = config;
         Device = device;
         var parameters = new List<(string, Var)>();
-        Var Param(string name, params int[] shape)
+        Var Param(CheckpointTensor t)
         {
-            var values = read(name, shape);
-            if (values.Length != Tensor.SizeOf(shape)) throw new ArgumentException($"{name}: {values.Length} values for shape {Tensor.Format(shape)}");
-            var v = new Var(device.Upload(values, shape), requiresGrad: true);
-            parameters.Add((name, v));
+            var values = read(t.Name, t.Shape);
+            if (values.Length != Tensor.SizeOf(t.Shape)) throw new ArgumentException($"{t.Name}: {values.Length} values for shape {Tensor.Format(t.Shape)}");
+            var v = new Var(device.Upload(values, t.Shape), requiresGrad: true);
+            parameters.Add((t.Name, v));
             return v;
         }
 
-        int c = config.HiddenSize, f = config.IntermediateSize, qd = config.Heads * config.HeadDim, kvd = config.KvHeads * config.HeadDim;
-        embed = Param("model.embed_tokens.weight", config.VocabSize, c);
-        blocks = new Block[config.Layers];
-        for (int l = 0; l < config.Layers; l++)
-        {
-            string p = $"model.layers.{l}.";
-            blocks[l] = new Block(
-                Param(p + "input_layernorm.weight", c),
-                Param(p + "self_attn.q_proj.weight", qd, c),
-                Param(p + "self_attn.k_proj.weight", kvd, c),
-                Param(p + "self_attn.v_proj.weight", kvd, c),
-                Param(p + "self_attn.o_proj.weight", c, qd),
-                Param(p + "post_attention_layernorm.weight", c),
-                Param(p + "mlp.gate_proj.weight", f, c),
-                Param(p + "mlp.up_proj.weight", f, c),
-                Param(p + "mlp.down_proj.weight", c, f));
-        }
-        norm = Param("model.norm.weight", c);
-        lmHead = config.TieWordEmbeddings ? embed : Param("lm_head.weight", config.VocabSize, c);
+        var weights = new CheckpointLayout(config).Build(Param, Param);
+        (embed, blocks, norm, lmHead) = (weights.Embedding, weights.Layers, weights.Norm, weights.LmHead);
         Parameters = parameters;
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using DrICL.Kernels;
 using DrICL.Kernels.Cpu;
 using DrICL.Model;
 using DrICL.Model.Inference;
@@ -101,39 +102,32 @@ public static class DecodeBench
     static ModelConfig Config(Shape s, WeightFormat format, int steps) => new(s.Vocab, s.Dim, s.Hidden, s.Layers, s.Heads, tieWordEmbeddings: true,
         torchDtype: format == WeightFormat.Bf16 ? "bfloat16" : "float32", maxPositionEmbeddings: steps);
 
-    // One random N(0, 0.02)-ish array per distinct shape: values do not matter to speed, bytes do.
-    static Dictionary<string, (int[] Shape, float[] Values)> RandomWeights(Shape s)
+    // One random N(0, 0.02)-ish array per distinct shape, norms all ones, by tensor name: values do not matter to speed, bytes do.
+    static Dictionary<string, float[]> RandomWeights(CheckpointLayout layout)
     {
         var rng = new SplitMix64(7);
-        float[] Random(int n)
+        var byShape = new Dictionary<string, float[]>();
+        float[] Values(int[] shape)
         {
-            var v = new float[n];
-            for (int i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() - 0.5) * 0.07f;
-            return v;
+            string key = Tensor.Format(shape);
+            if (byShape.TryGetValue(key, out var v)) return v;
+            v = new float[Tensor.SizeOf(shape)];
+            for (int i = 0; i < v.Length; i++) v[i] = shape.Length == 1 ? 1f : (float)(rng.NextDouble() - 0.5) * 0.07f;
+            return byShape[key] = v;
         }
-        float[] ones = Enumerable.Repeat(1f, s.Dim).ToArray();
-        float[] square = Random(s.Dim * s.Dim), upward = Random(s.Hidden * s.Dim), downward = Random(s.Dim * s.Hidden);
-        var weights = new Dictionary<string, (int[], float[])> { ["model.embed_tokens.weight"] = ([s.Vocab, s.Dim], Random(s.Vocab * s.Dim)), ["model.norm.weight"] = ([s.Dim], ones) };
-        for (int l = 0; l < s.Layers; l++)
-        {
-            string p = $"model.layers.{l}.";
-            weights[p + "input_layernorm.weight"] = ([s.Dim], ones);
-            weights[p + "post_attention_layernorm.weight"] = ([s.Dim], ones);
-            foreach (var m in new[] { "q", "k", "v", "o" }) weights[p + $"self_attn.{m}_proj.weight"] = ([s.Dim, s.Dim], square);
-            weights[p + "mlp.gate_proj.weight"] = ([s.Hidden, s.Dim], upward);
-            weights[p + "mlp.up_proj.weight"] = ([s.Hidden, s.Dim], upward);
-            weights[p + "mlp.down_proj.weight"] = ([s.Dim, s.Hidden], downward);
-        }
-        return weights;
+        return layout.Tensors.ToDictionary(t => t.Name, t => Values(t.Shape));
     }
 
     static void WriteModel(Shape s, WeightFormat format, string folder, int steps)
     {
         Directory.CreateDirectory(folder);
+        var config = Config(s, format, steps);
+        var layout = new CheckpointLayout(config);
+        var weights = RandomWeights(layout);
         var dtype = format == WeightFormat.Bf16 ? DType.BF16 : DType.F32;
         SafetensorsWriter.Write(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName),
-            RandomWeights(s).Select(kv => SafetensorsTensor.FromFloats(kv.Key, kv.Value.Shape, kv.Value.Values, kv.Value.Shape.Length == 1 ? DType.F32 : dtype)));
-        File.WriteAllText(Path.Combine(folder, "config.json"), Config(s, format, steps).ToJson());
+            layout.Tensors.Select(t => SafetensorsTensor.FromFloats(t.Name, t.Shape, weights[t.Name], t.Shape.Length == 1 ? DType.F32 : dtype)));
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson());
     }
 
     /// <summary>One loaded model and its best prefill and decode rates so far.</summary>
@@ -206,20 +200,24 @@ public static class DecodeBench
     {
         Directory.CreateDirectory(folder);
         string model = Path.Combine(folder, "llama2c.bin"), tokenizer = Path.Combine(folder, "tokenizer.bin");
-        var w = RandomWeights(s);
+        var layout = new CheckpointLayout(Config(s, WeightFormat.F32, steps));
+        var w = RandomWeights(layout);
         using (var file = new BinaryWriter(File.Create(model)))
         {
             foreach (int v in new[] { s.Dim, s.Hidden, s.Layers, s.Heads, s.Heads, s.Vocab, steps }) file.Write(v);
-            void Write(string name) { foreach (float x in w[name].Values) file.Write(x); }
-            void PerLayer(string suffix) { for (int l = 0; l < s.Layers; l++) Write($"model.layers.{l}.{suffix}"); }
-            Write("model.embed_tokens.weight");
-            PerLayer("input_layernorm.weight");
-            foreach (var m in new[] { "q", "k", "v", "o" }) PerLayer($"self_attn.{m}_proj.weight");
-            PerLayer("post_attention_layernorm.weight");
-            PerLayer("mlp.gate_proj.weight");
-            PerLayer("mlp.down_proj.weight");
-            PerLayer("mlp.up_proj.weight");
-            Write("model.norm.weight");
+            void Write(CheckpointTensor t) { foreach (float x in w[t.Name]) file.Write(x); }
+            void PerLayer(Func<DecoderLayer<CheckpointTensor, CheckpointTensor>, CheckpointTensor> role) { foreach (var layer in layout.Layers) Write(role(layer)); }
+            Write(layout.Embedding);
+            PerLayer(l => l.InputNorm);
+            PerLayer(l => l.Q);
+            PerLayer(l => l.K);
+            PerLayer(l => l.V);
+            PerLayer(l => l.O);
+            PerLayer(l => l.PostNorm);
+            PerLayer(l => l.Gate);  // run.c's w1, w2, w3
+            PerLayer(l => l.Down);
+            PerLayer(l => l.Up);
+            Write(layout.Norm);
             for (int i = 0; i < steps * (s.Dim / s.Heads); i++) file.Write(0f);  // the unused freq_cis tables
         }
         using (var file = new BinaryWriter(File.Create(tokenizer)))

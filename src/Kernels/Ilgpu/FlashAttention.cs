@@ -23,6 +23,9 @@
 //  3. BackwardDkDv: 4 keys per warp of one key/value head stream tiles of QueryTile = 32 query rows (one per
 //     lane) from every query head of the group that can see them; P and dS go through [keys][32] shared tiles;
 //     dK and dV stay in registers. Scores are computed twice (in 2 and 3), the price of no atomics.
+// 2 and 3 read the same AttentionBackwardInputs and lay out their dynamic shared memory alike (StageOwnedRows):
+// the rows the group owns of two operands (dQ: Q and dO; dK/dV: K and V), [n][D] each and staged once, then the
+// [32][D+1] tile the other side streams through.
 //
 // Choices made for ILGPU:
 //  - p and dS reach the other lanes through shared memory, not one shuffle per key: as cheap on a GPU (a
@@ -65,6 +68,25 @@ public struct AttentionGeometry
     internal readonly long KeyBase(int b, int kvh) => ((long)b * KeyLength * KvHeads + kvh) * HeadDim;
     internal readonly int QueryRowStride => Heads * HeadDim;
     internal readonly int KeyRowStride => KvHeads * HeadDim;
+}
+
+/// <summary>What both backward kernels read: the forward's inputs, dO, the forward's lse and BackwardDelta's delta.</summary>
+public struct AttentionBackwardInputs
+{
+    public ArrayView<float> DO, Q;              // [B,Tq,H,D]
+    public ArrayView<float> K, V;               // [B,Tk,KV,D]
+    public ArrayView<float> Lse, Delta;         // [B,H,Tq]
+    public ArrayView<int> Segments, Sequences;  // [B,Tk], read only when the mask uses them
+}
+
+/// <summary>
+/// A backward kernel's dynamic shared memory: the rows its group owns of two operands, held for the whole kernel
+/// (dQ: its query rows of Q and dO; dK/dV: its keys of K and V), then the tile the other side streams through.
+/// </summary>
+internal struct OwnedRows
+{
+    public ArrayView<float> First, Second; // [n][d] each
+    public ArrayView<float> Tile;          // [32][d+1]
 }
 
 /// <summary>A lane's share of one D-wide row: dims lane, lane+32, ..., lane+224, in named fields (registers).</summary>
@@ -282,46 +304,36 @@ public static class FlashAttentionKernels
         if (row < rows && Warp.IsFirstLane) delta[((long)(bt / tq) * heads + h) * tq + bt % tq] = sum;
     }
 
-    // -> dq: [B,Tq,H,D]; grid: (ceil(Tq / 4W), H, B), group: 32 W; dynamic shared: (8W D + 32 (D+1)) floats
+    // x: dO, q: [B,Tq,H,D], k, v: [B,Tk,KV,D], lse, delta: [B,H,Tq] -> dq: [B,Tq,H,D];
+    // grid: (ceil(Tq / 4W), H, B), group: 32 W; dynamic shared: (8W D + 32 (D+1)) floats
     public static void BackwardDq(
-        ArrayView<float> dO,        // [B,Tq,H,D]
-        ArrayView<float> q,         // [B,Tq,H,D]
-        ArrayView<float> k,         // [B,Tk,KV,D]
-        ArrayView<float> v,         // [B,Tk,KV,D]
-        ArrayView<float> lse,       // [B,H,Tq]
-        ArrayView<float> delta,     // [B,H,Tq]
-        ArrayView<int> segments,    // [B,Tk]
-        ArrayView<int> sequences,   // [B,Tk]
+        AttentionBackwardInputs x,
         ArrayView<float> dq,        // [B,Tq,H,D], overwritten
         AttentionGeometry g, KernelMask mask, SpecializedValue<int> headDimBucket)
     {
         int chunks = headDimBucket.Value / 32, d = g.HeadDim, stride = d + 1;
         int rows = Group.DimX / 32 * RowsPerWarp;
-        var shared = SharedMemory.GetDynamic<float>();
-        var qShared = shared.SubView(0, rows * d);                      // [rows][d]
-        var doShared = shared.SubView(rows * d, rows * d);              // [rows][d]
-        var kvShared = shared.SubView(2 * rows * d, KeyTile * stride); // [32][d+1]: the key tile's V, then its K
+        int b = Grid.IdxZ, h = Grid.IdxY, q0 = Grid.IdxX * rows;
+        int kvh = h / (g.Heads / g.KvHeads), lane = Warp.LaneIdx, first = Warp.WarpIdx * RowsPerWarp;
+        long qBase = g.QueryBase(b, h), kBase = g.KeyBase(b, kvh), idsRow = (long)b * g.KeyLength;
+        var owned = StageOwnedRows(x.Q, x.DO, qBase, g.QueryRowStride, q0, rows, g.QueryLength, d);
+        ArrayView<float> qShared = owned.First, doShared = owned.Second; // [rows][d] each
+        var kvShared = owned.Tile;                                        // [32][d+1]: the key tile's V, then its K
         var dsShared = SharedMemory.Allocate<float>(MaxRowsPerGroup * KeyTile); // [rows][32]: each row's dS_j
         var segShared = SharedMemory.Allocate<int>(KeyTile);
         var seqShared = SharedMemory.Allocate<int>(KeyTile);
 
-        int b = Grid.IdxZ, h = Grid.IdxY, q0 = Grid.IdxX * rows;
-        int kvh = h / (g.Heads / g.KvHeads), lane = Warp.LaneIdx, first = Warp.WarpIdx * RowsPerWarp;
-        long qBase = g.QueryBase(b, h), kBase = g.KeyBase(b, kvh), idsRow = (long)b * g.KeyLength;
-        StageTile(qShared, d, q, qBase, g.QueryRowStride, q0, rows, g.QueryLength, d);
-        StageTile(doShared, d, dO, qBase, g.QueryRowStride, q0, rows, g.QueryLength, d);
-
-        var r0 = StartDq(q0 + first, b, h, g, lse, delta, segments, sequences, mask);
-        var r1 = StartDq(q0 + first + 1, b, h, g, lse, delta, segments, sequences, mask);
-        var r2 = StartDq(q0 + first + 2, b, h, g, lse, delta, segments, sequences, mask);
-        var r3 = StartDq(q0 + first + 3, b, h, g, lse, delta, segments, sequences, mask);
+        var r0 = StartDq(q0 + first, b, h, g, x.Lse, x.Delta, x.Segments, x.Sequences, mask);
+        var r1 = StartDq(q0 + first + 1, b, h, g, x.Lse, x.Delta, x.Segments, x.Sequences, mask);
+        var r2 = StartDq(q0 + first + 2, b, h, g, x.Lse, x.Delta, x.Segments, x.Sequences, mask);
+        var r3 = StartDq(q0 + first + 3, b, h, g, x.Lse, x.Delta, x.Segments, x.Sequences, mask);
 
         var keys = AttentionMaskKernels.VisibleKeys(q0, Math.Min(q0 + rows, g.QueryLength) - 1, g.QueryOffset, mask);
         for (int k0 = keys.Begin; k0 < keys.End; k0 += KeyTile)
         {
             Group.Barrier(); // the previous tile's K is consumed (first time: qShared and doShared are written)
-            StageTile(kvShared, stride, v, kBase, g.KeyRowStride, k0, KeyTile, g.KeyLength, d);
-            AttentionMaskKernels.StageMaskIds(segShared, seqShared, segments, sequences, idsRow, k0, g.KeyLength, KeyTile, mask);
+            StageTile(kvShared, stride, x.V, kBase, g.KeyRowStride, k0, KeyTile, g.KeyLength, d);
+            AttentionMaskKernels.StageMaskIds(segShared, seqShared, x.Segments, x.Sequences, idsRow, k0, g.KeyLength, KeyTile, mask);
             Group.Barrier();
             int j = k0 + lane, sj = segShared[lane], nj = seqShared[lane];
             r0 = DpDq(r0, first, doShared, kvShared, j, sj, nj, d, mask);
@@ -329,7 +341,7 @@ public static class FlashAttentionKernels
             r2 = DpDq(r2, first + 2, doShared, kvShared, j, sj, nj, d, mask);
             r3 = DpDq(r3, first + 3, doShared, kvShared, j, sj, nj, d, mask);
             Group.Barrier(); // dP is taken: V may be overwritten
-            StageTile(kvShared, stride, k, kBase, g.KeyRowStride, k0, KeyTile, g.KeyLength, d);
+            StageTile(kvShared, stride, x.K, kBase, g.KeyRowStride, k0, KeyTile, g.KeyLength, d);
             Group.Barrier();
             DsDq(r0, first, qShared, kvShared, dsShared, g);
             DsDq(r1, first + 1, qShared, kvShared, dsShared, g);
@@ -394,26 +406,22 @@ public static class FlashAttentionKernels
             LaneRow.Store(row.Acc, 1f, dq, g.QueryBase(b, h) + (long)i * g.QueryRowStride, Warp.LaneIdx, g.HeadDim, chunks);
     }
 
-    // -> dk, dv: [B,Tk,KV,D]; grid: (ceil(Tk / 4W), KV, B), group: 32 W; dynamic shared: (8W D + 32 (D+1)) floats
+    // x: dO, q: [B,Tq,H,D], k, v: [B,Tk,KV,D], lse, delta: [B,H,Tq] -> dk, dv: [B,Tk,KV,D];
+    // grid: (ceil(Tk / 4W), KV, B), group: 32 W; dynamic shared: (8W D + 32 (D+1)) floats
     public static void BackwardDkDv(
-        ArrayView<float> dO,        // [B,Tq,H,D]
-        ArrayView<float> q,         // [B,Tq,H,D]
-        ArrayView<float> k,         // [B,Tk,KV,D]
-        ArrayView<float> v,         // [B,Tk,KV,D]
-        ArrayView<float> lse,       // [B,H,Tq]
-        ArrayView<float> delta,     // [B,H,Tq]
-        ArrayView<int> segments,    // [B,Tk]
-        ArrayView<int> sequences,   // [B,Tk]
+        AttentionBackwardInputs x,
         ArrayView<float> dk,        // [B,Tk,KV,D], overwritten
         ArrayView<float> dv,        // [B,Tk,KV,D], overwritten
         AttentionGeometry g, KernelMask mask, SpecializedValue<int> headDimBucket)
     {
         int chunks = headDimBucket.Value / 32, d = g.HeadDim, stride = d + 1;
         int keyRows = Group.DimX / 32 * KeysPerWarp;
-        var shared = SharedMemory.GetDynamic<float>();
-        var kShared = shared.SubView(0, keyRows * d);                    // [keyRows][d]
-        var vShared = shared.SubView(keyRows * d, keyRows * d);          // [keyRows][d]
-        var qdoShared = shared.SubView(2 * keyRows * d, QueryTile * stride); // [32][d+1]: the query tile's Q, dO, then Q
+        int b = Grid.IdxZ, kvh = Grid.IdxY, k0 = Grid.IdxX * keyRows;
+        int group = g.Heads / g.KvHeads, first = Warp.WarpIdx * KeysPerWarp;
+        long kBase = g.KeyBase(b, kvh), idsRow = (long)b * g.KeyLength;
+        var owned = StageOwnedRows(x.K, x.V, kBase, g.KeyRowStride, k0, keyRows, g.KeyLength, d);
+        ArrayView<float> kShared = owned.First, vShared = owned.Second; // [keyRows][d] each
+        var qdoShared = owned.Tile;                                      // [32][d+1]: the query tile's Q, dO, then Q
         var pShared = SharedMemory.Allocate<float>(MaxKeysPerGroup * QueryTile);  // [keys][32]: each key's P_i
         var dsShared = SharedMemory.Allocate<float>(MaxKeysPerGroup * QueryTile); // [keys][32]: each key's dS_i
         var lseShared = SharedMemory.Allocate<float>(QueryTile);
@@ -422,13 +430,7 @@ public static class FlashAttentionKernels
         var qSeqShared = SharedMemory.Allocate<int>(QueryTile);
         var kSegShared = SharedMemory.Allocate<int>(MaxKeysPerGroup);
         var kSeqShared = SharedMemory.Allocate<int>(MaxKeysPerGroup);
-
-        int b = Grid.IdxZ, kvh = Grid.IdxY, k0 = Grid.IdxX * keyRows;
-        int group = g.Heads / g.KvHeads, first = Warp.WarpIdx * KeysPerWarp;
-        long kBase = g.KeyBase(b, kvh), idsRow = (long)b * g.KeyLength;
-        StageTile(kShared, d, k, kBase, g.KeyRowStride, k0, keyRows, g.KeyLength, d);
-        StageTile(vShared, d, v, kBase, g.KeyRowStride, k0, keyRows, g.KeyLength, d);
-        AttentionMaskKernels.StageMaskIds(kSegShared, kSeqShared, segments, sequences, idsRow, k0, g.KeyLength, keyRows, mask);
+        AttentionMaskKernels.StageMaskIds(kSegShared, kSeqShared, x.Segments, x.Sequences, idsRow, k0, g.KeyLength, keyRows, mask);
 
         var c0 = StartKey(first, k0, g);
         var c1 = StartKey(first + 1, k0, g);
@@ -446,15 +448,15 @@ public static class FlashAttentionKernels
             for (int i0 = rowBegin; i0 < rowEnd; i0 += QueryTile)
             {
                 Group.Barrier(); // the previous query tile is consumed (first time: kShared and vShared are written)
-                StageTile(qdoShared, stride, q, qBase, g.QueryRowStride, i0, QueryTile, g.QueryLength, d);
+                StageTile(qdoShared, stride, x.Q, qBase, g.QueryRowStride, i0, QueryTile, g.QueryLength, d);
                 int t = Group.IdxX;
                 if (t < QueryTile)
                 {
                     int i = i0 + t;
-                    lseShared[t] = i < g.QueryLength ? lse[statsRow + i] : 0f;
-                    deltaShared[t] = i < g.QueryLength ? delta[statsRow + i] : 0f;
+                    lseShared[t] = i < g.QueryLength ? x.Lse[statsRow + i] : 0f;
+                    deltaShared[t] = i < g.QueryLength ? x.Delta[statsRow + i] : 0f;
                 }
-                AttentionMaskKernels.StageMaskIds(qSegShared, qSeqShared, segments, sequences, idsRow + g.QueryOffset, i0, g.QueryLength, QueryTile, mask);
+                AttentionMaskKernels.StageMaskIds(qSegShared, qSeqShared, x.Segments, x.Sequences, idsRow + g.QueryOffset, i0, g.QueryLength, QueryTile, mask);
                 Group.Barrier();
                 int lane = Warp.LaneIdx, qi = i0 + lane;
                 bool laneInRange = qi < g.QueryLength;
@@ -465,14 +467,14 @@ public static class FlashAttentionKernels
                 c2 = ProbabilityDkDv(c2, qdoShared, kShared, pShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
                 c3 = ProbabilityDkDv(c3, qdoShared, kShared, pShared, laneInRange, g.QueryOffset + qi, si, ni, kSegShared, kSeqShared, rowLse, g, mask);
                 Group.Barrier(); // P is in pShared: Q may be overwritten by dO
-                StageTile(qdoShared, stride, dO, qBase, g.QueryRowStride, i0, QueryTile, g.QueryLength, d);
+                StageTile(qdoShared, stride, x.DO, qBase, g.QueryRowStride, i0, QueryTile, g.QueryLength, d);
                 Group.Barrier();
                 c0 = AccumulateDv(c0, qdoShared, vShared, pShared, dsShared, rowDelta, g, chunks);
                 c1 = AccumulateDv(c1, qdoShared, vShared, pShared, dsShared, rowDelta, g, chunks);
                 c2 = AccumulateDv(c2, qdoShared, vShared, pShared, dsShared, rowDelta, g, chunks);
                 c3 = AccumulateDv(c3, qdoShared, vShared, pShared, dsShared, rowDelta, g, chunks);
                 Group.Barrier(); // dO is consumed and dS is in dsShared: Q comes back for dK
-                StageTile(qdoShared, stride, q, qBase, g.QueryRowStride, i0, QueryTile, g.QueryLength, d);
+                StageTile(qdoShared, stride, x.Q, qBase, g.QueryRowStride, i0, QueryTile, g.QueryLength, d);
                 Group.Barrier();
                 c0 = AccumulateDk(c0, qdoShared, dsShared, d, chunks);
                 c1 = AccumulateDk(c1, qdoShared, dsShared, d, chunks);
@@ -529,6 +531,22 @@ public static class FlashAttentionKernels
         long at = g.KeyBase(b, kvh) + (long)key.Key * g.KeyRowStride;
         LaneRow.Store(key.Dk, 1f, dk, at, Warp.LaneIdx, g.HeadDim, chunks);
         LaneRow.Store(key.Dv, 1f, dv, at, Warp.LaneIdx, g.HeadDim, chunks);
+    }
+
+    // Carves a backward kernel's dynamic shared memory (OwnedRows) and stages rows first..first+count-1 of a and b
+    // (row x at srcBase + x * srcStride, zero from `limit` on) into First and Second; the caller's first barrier publishes them.
+    static OwnedRows StageOwnedRows(ArrayView<float> a, ArrayView<float> b, long srcBase, int srcStride, int first, int count, int limit, int d)
+    {
+        var shared = SharedMemory.GetDynamic<float>();
+        var owned = new OwnedRows
+        {
+            First = shared.SubView(0, count * d),
+            Second = shared.SubView(count * d, count * d),
+            Tile = shared.SubView(2 * count * d, 32 * (d + 1)), // KeyTile or QueryTile rows: 32 either way, one per lane
+        };
+        StageTile(owned.First, d, a, srcBase, srcStride, first, count, limit, d);
+        StageTile(owned.Second, d, b, srcBase, srcStride, first, count, limit, d);
+        return owned;
     }
 
     // Rows first..first+count-1 of a [*, d] operand (row x at srcBase + x * srcStride) into shared rows of `stride`

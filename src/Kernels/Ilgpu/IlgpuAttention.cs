@@ -18,10 +18,8 @@ public sealed class IlgpuAttention : IDisposable
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
         ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>> forwardKernel;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> deltaKernel;
-    readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>> dqKernel;
-    readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>> dkdvKernel;
+    readonly Action<AcceleratorStream, KernelConfig, AttentionBackwardInputs, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>> dqKernel;
+    readonly Action<AcceleratorStream, KernelConfig, AttentionBackwardInputs, ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>> dkdvKernel;
     MemoryBuffer1D<int, Stride1D.Dense> ids;     // segment ids, then sequence ids
     MemoryBuffer1D<float, Stride1D.Dense> deltas; // delta_i = dO_i . O_i
 
@@ -31,10 +29,8 @@ public sealed class IlgpuAttention : IDisposable
         forwardKernel = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
             ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>>(FlashAttentionKernels.Forward);
         deltaKernel = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(FlashAttentionKernels.BackwardDelta);
-        dqKernel = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>>(FlashAttentionKernels.BackwardDq);
-        dkdvKernel = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>>(FlashAttentionKernels.BackwardDkDv);
+        dqKernel = accelerator.LoadKernel<AttentionBackwardInputs, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>>(FlashAttentionKernels.BackwardDq);
+        dkdvKernel = accelerator.LoadKernel<AttentionBackwardInputs, ArrayView<float>, ArrayView<float>, AttentionGeometry, KernelMask, SpecializedValue<int>>(FlashAttentionKernels.BackwardDkDv);
         ids = accelerator.Allocate1D<int>(1);
         deltas = accelerator.Allocate1D<float>(1);
     }
@@ -89,14 +85,15 @@ public sealed class IlgpuAttention : IDisposable
         int groupSize = FlashAttentionKernels.DeltaRowsPerGroup * 32;
         deltaKernel(stream, new KernelConfig(Cover(rows, FlashAttentionKernels.DeltaRowsPerGroup), groupSize), dO, o, deltaView, rows, shape.QueryLength, shape.Heads, d);
 
+        var inputs = new AttentionBackwardInputs { DO = dO, Q = q, K = k, V = v, Lse = lse, Delta = deltaView, Segments = segments, Sequences = sequences };
         var geometry = AttentionGeometry.From(shape);
         var kernelMask = KernelMask.From(mask);
         var bucket = new SpecializedValue<int>(Bucket(d));
         int warps = BackwardWarps(d);
         dqKernel(stream, Config(Cover(shape.QueryLength, warps * FlashAttentionKernels.RowsPerWarp), shape.Heads, shape.Batch, warps, DqDynamicFloats(d)),
-            dO, q, k, v, lse, deltaView, segments, sequences, dq, geometry, kernelMask, bucket);
+            inputs, dq, geometry, kernelMask, bucket);
         dkdvKernel(stream, Config(Cover(shape.KeyLength, warps * FlashAttentionKernels.KeysPerWarp), shape.KvHeads, shape.Batch, warps, DkDvDynamicFloats(d)),
-            dO, q, k, v, lse, deltaView, segments, sequences, dk, dv, geometry, kernelMask, bucket);
+            inputs, dk, dv, geometry, kernelMask, bucket);
     }
 
     public void Dispose()

@@ -12,16 +12,13 @@ namespace DrICL.Model.Inference;
 /// </summary>
 public sealed unsafe class InferenceWeights : IDisposable
 {
-    public sealed record Layer(float[] InputNorm, WeightMatrix Q, WeightMatrix K, WeightMatrix V, WeightMatrix O,
-        float[] PostNorm, WeightMatrix Gate, WeightMatrix Up, WeightMatrix Down);
-
     readonly SafetensorsCheckpoint checkpoint;
     readonly List<Array> pinned = [];  // keeps converted matrices alive (and unmoved) as long as the pointers are used
 
     public ModelConfig Config { get; }
     public WeightFormat Format { get; }
     public WeightMatrix Embedding { get; }
-    public Layer[] Layers { get; }
+    public DecoderLayer<float[], WeightMatrix>[] Layers { get; }
     public float[] Norm { get; }
     public WeightMatrix LmHead { get; }
     /// <summary>Bytes of matrices read in place from the mapped file.</summary>
@@ -34,62 +31,36 @@ public sealed unsafe class InferenceWeights : IDisposable
         checkpoint = SafetensorsCheckpoint.Open(folder);
         try
         {
-            var used = new HashSet<string>();
-            var cfg = Config;
-            int c = cfg.HiddenSize, f = cfg.IntermediateSize, qd = cfg.Heads * cfg.HeadDim, kvd = cfg.KvHeads * cfg.HeadDim;
-            TensorInfo Check(string name, params int[] shape)
+            var layout = new CheckpointLayout(Config);
+            float[] Vector(CheckpointTensor t)
             {
-                if (!checkpoint.Tensors.TryGetValue(name, out var info)) throw new InvalidDataException($"{folder}: missing weight {name}");
-                if (!info.Shape.SequenceEqual(shape))
-                    throw new InvalidDataException($"{folder}: {name} has shape {Tensor.Format(info.Shape)}, config.json implies {Tensor.Format(shape)}");
-                used.Add(name);
-                return info;
+                CheckpointLayout.Find(folder, checkpoint.Tensors, t.Name, t.Shape);
+                return checkpoint.ReadFloats(t.Name);
             }
-            float[] Vector(string name, int n)
+            WeightMatrix Matrix(CheckpointTensor t)
             {
-                Check(name, n);
-                return checkpoint.ReadFloats(name);
-            }
-            WeightMatrix Matrix(string name, int rows, int cols)
-            {
-                var info = Check(name, rows, cols);
+                var info = CheckpointLayout.Find(folder, checkpoint.Tensors, t.Name, t.Shape);
+                int rows = t.Shape[0], cols = t.Shape[1];
                 if (format == WeightFormat.Bf16 && info.DType == DType.BF16)
                 {
                     MappedBytes += (long)rows * cols * 2;
-                    return new WeightMatrix(rows, cols, format, checkpoint.Address(name));
+                    return new WeightMatrix(rows, cols, format, checkpoint.Address(t.Name));
                 }
                 if (format == WeightFormat.F32)
                 {
                     var floats = GC.AllocateUninitializedArray<float>(rows * cols, pinned: true);
-                    checkpoint.ReadFloats(name, floats);
+                    checkpoint.ReadFloats(t.Name, floats);
                     return new WeightMatrix(rows, cols, format, Pin(floats));
                 }
-                var values = checkpoint.ReadFloats(name);
+                var values = checkpoint.ReadFloats(t.Name);
                 var halves = GC.AllocateUninitializedArray<ushort>(values.Length, pinned: true);
                 Bf16.FromFloats(values, halves);
                 return new WeightMatrix(rows, cols, format, Pin(halves));
             }
 
-            Embedding = Matrix("model.embed_tokens.weight", cfg.VocabSize, c);
-            Layers = new Layer[cfg.Layers];
-            for (int l = 0; l < cfg.Layers; l++)
-            {
-                string p = $"model.layers.{l}.";
-                Layers[l] = new Layer(
-                    Vector(p + "input_layernorm.weight", c),
-                    Matrix(p + "self_attn.q_proj.weight", qd, c),
-                    Matrix(p + "self_attn.k_proj.weight", kvd, c),
-                    Matrix(p + "self_attn.v_proj.weight", kvd, c),
-                    Matrix(p + "self_attn.o_proj.weight", c, qd),
-                    Vector(p + "post_attention_layernorm.weight", c),
-                    Matrix(p + "mlp.gate_proj.weight", f, c),
-                    Matrix(p + "mlp.up_proj.weight", f, c),
-                    Matrix(p + "mlp.down_proj.weight", c, f));
-            }
-            Norm = Vector("model.norm.weight", c);
-            LmHead = cfg.TieWordEmbeddings ? Embedding : Matrix("lm_head.weight", cfg.VocabSize, c);
-            var extra = checkpoint.Tensors.Keys.Where(n => !used.Contains(n) && !(cfg.TieWordEmbeddings && n == "lm_head.weight")).ToList();
-            if (extra.Count > 0) throw new InvalidDataException($"{folder}: weights not used by this {cfg.ModelType} config: {string.Join(", ", extra.Take(5))}{(extra.Count > 5 ? ", …" : "")}");
+            var weights = layout.Build(Vector, Matrix);
+            (Embedding, Layers, Norm, LmHead) = (weights.Embedding, weights.Layers, weights.Norm, weights.LmHead);
+            layout.RejectUnused(folder, checkpoint.Tensors.Keys);
         }
         catch
         {
