@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using DrICL.Kernels;
 using DrICL.Kernels.Cpu;
@@ -13,9 +14,11 @@ namespace DrICL.Cli;
 /// `dricl bench decode`: batch-1 inference on the cpu at the llama2.c stories15M and stories110M shapes (random
 /// weights written to a temporary model folder, so loading is the real path: bf16 files are memory-mapped).
 /// Prefill runs a --steps-token prompt (256) as one batch; decode runs that many positions greedily from a
-/// one-token prompt, as llama2.c's run.c -n 256 does. Weight bytes read per decoded token times tokens/s is set
-/// beside the memory bandwidth measured in the same run (a STREAM triad). With --llama2c, run.c runs on the same
-/// weights in its own checkpoint format. Every contender runs once per round, interleaved, keeping its best.
+/// one-token prompt, as llama2.c's run.c -n 256 does. Decode reads every weight once per token, so weight bytes per
+/// token times tokens/s is set beside the memory bandwidth measured in the same run (a STREAM triad); prefill is
+/// compute-bound, so its FLOPs per token times tokens/s is set beside the FMA peak measured in the same run. With
+/// --llama2c, run.c runs on the same weights in its own checkpoint format. Every contender runs once per round,
+/// interleaved, keeping its best.
 /// </summary>
 public static class DecodeBench
 {
@@ -37,7 +40,7 @@ public static class DecodeBench
             var peer = parse.GetValue(llama2c);
             if (peer is not null && !peer.Exists) throw new CliError($"--llama2c {peer.FullName}: file not found");
             var triad = new Triad();
-            double bandwidth = 0;
+            double bandwidth = 0, peak = 0;
             var results = new List<(Shape Shape, WeightFormat Format, double Prefill, double Decode, long Bytes, double? Peer)>();
             string root = Path.Combine(Path.GetTempPath(), $"dricl-bench-decode-{Environment.ProcessId}");
             try
@@ -60,6 +63,7 @@ public static class DecodeBench
                         for (int round = 0; round < r; round++)
                         {
                             bandwidth = Math.Max(bandwidth, triad.Measure(t));
+                            peak = Math.Max(peak, FmaPeak.Measure(t));
                             if (checkpoint is not null) peerRate = Math.Max(peerRate, RunLlama2c(peer!.FullName, checkpoint, t, n));
                             foreach (var m in models) m.Round();
                         }
@@ -76,21 +80,22 @@ public static class DecodeBench
             {
                 if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
             }
-            output.WriteLine($"memory bandwidth (STREAM triad, {t} threads, best of {r * Shapes.Length}): {bandwidth:F1} GB/s; each figure the best of {r} interleaved rounds of {n} tokens");
-            output.WriteLine($"{"shape",-12} {"dtype",-5} {"prefill tok/s",14} {"decode tok/s",13} {"bytes/token",12} {"GB/s",7} {"of triad",9}{(peer is null ? "" : $" {"llama2.c tok/s",15} {"×",6}")}");
+            output.WriteLine($"memory bandwidth (STREAM triad, {t} threads, best of {r * Shapes.Length}): {bandwidth:F1} GB/s; FMA peak ({t} threads): {peak:F0} GFLOP/s");
+            output.WriteLine($"each figure the best of {r} interleaved rounds of {n} tokens");
+            output.WriteLine($"{"shape",-12} {"dtype",-5} {"prefill tok/s",14} {"GFLOP/s",8} {"of peak",8} {"decode tok/s",13} {"bytes/token",12} {"GB/s",7} {"of triad",9} {"prefill ÷ decode",17}{(peer is null ? "" : $" {"llama2.c tok/s",15} {"×",6}")}");
             var rows = new List<object>();
             foreach (var (shape, format, prefill, decode, bytes, peerRate) in results)
             {
-                double gbs = bytes * decode / 1e9;
+                double gbs = bytes * decode / 1e9, gflops = PrefillFlopsPerToken(shape, n) * prefill / 1e9;
                 string dtype = format == WeightFormat.F32 ? "f32" : "bf16";
-                output.WriteLine($"{shape.Name,-12} {dtype,-5} {prefill,14:F0} {decode,13:F1} {bytes,12} {gbs,7:F1} {gbs / bandwidth,8:P0}" +
+                output.WriteLine($"{shape.Name,-12} {dtype,-5} {prefill,14:F0} {gflops,8:F0} {gflops / peak,8:P0} {decode,13:F1} {bytes,12} {gbs,7:F1} {gbs / bandwidth,8:P0} {prefill / decode,16:F1}×" +
                     (peerRate is { } p ? $" {p,15:F1} {decode / p,6:F2}" : ""));
-                rows.Add(new { shape = shape.Name, dtype, prefill_tok_s = Math.Round(prefill, 1), decode_tok_s = Math.Round(decode, 1), bytes_per_token = bytes,
+                rows.Add(new { shape = shape.Name, dtype, prefill_tok_s = Math.Round(prefill, 1), prefill_gflop_s = Math.Round(gflops, 1), decode_tok_s = Math.Round(decode, 1), bytes_per_token = bytes,
                     llama2c_decode_tok_s = peerRate is { } q ? Math.Round(q, 1) : (double?)null });
             }
             if (parse.GetValue(json) is { } file)
             {
-                File.WriteAllText(file.FullName, JsonSerializer.Serialize(new { bandwidth_gb_s = Math.Round(bandwidth, 2), decode = rows },
+                File.WriteAllText(file.FullName, JsonSerializer.Serialize(new { bandwidth_gb_s = Math.Round(bandwidth, 2), fma_peak_gflop_s = Math.Round(peak, 1), decode = rows },
                     new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
                 output.WriteLine($"wrote {file.FullName}");
             }
@@ -170,6 +175,63 @@ public static class DecodeBench
             int token = Generation.ArgMax(Model.Step(1));
             for (int pos = 1; pos < prompt.Length; pos++) token = Generation.ArgMax(Model.Step(token));
             return prompt.Length / clock.Elapsed.TotalSeconds;
+        }
+    }
+
+    // Per prompt token: 2 FLOPs per weight of the layers, 4·D per (query, visible key) pair and head (scores and
+    // the weighted sum of values; a causal n-token prompt has n(n+1)/2 pairs), and the last position's lm_head.
+    static double PrefillFlopsPerToken(Shape s, int n)
+    {
+        double layerWeights = 4.0 * s.Dim * s.Dim + 3.0 * s.Dim * s.Hidden;
+        return 2 * s.Layers * layerWeights + 2.0 * s.Layers * s.Dim * (n + 1) + 2.0 * s.Vocab * s.Dim / n;
+    }
+
+    /// <summary>
+    /// The machine's multiply-add peak at the vector width the GEMM micro-kernels use: 12 independent FMA chains per
+    /// thread (enough to cover the FMA latency on two ports), all in registers. FLOPs counted as 2 per lane.
+    /// </summary>
+    static class FmaPeak
+    {
+        const long Iterations = 20_000_000;
+        static float sink;  // keeps the chains' results alive
+
+        public static double Measure(int threads)
+        {
+            var clock = Stopwatch.StartNew();
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>
+            {
+                sink = Vector512.IsHardwareAccelerated ? Chains512(Iterations) : Chains256(Iterations);
+            });
+            int lanes = Vector512.IsHardwareAccelerated ? Vector512<float>.Count : Vector256<float>.Count;
+            return threads * Iterations * 12.0 * lanes * 2 / clock.Elapsed.TotalSeconds / 1e9;
+        }
+
+        static float Chains512(long n)
+        {
+            var m = Vector512.Create(0.9999f); var c = Vector512.Create(1e-4f);
+            Vector512<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
+            for (long i = 0; i < n; i++)
+            {
+                a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c); a2 = Vector512.FusedMultiplyAdd(a2, m, c);
+                a3 = Vector512.FusedMultiplyAdd(a3, m, c); a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
+                a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c); a8 = Vector512.FusedMultiplyAdd(a8, m, c);
+                a9 = Vector512.FusedMultiplyAdd(a9, m, c); a10 = Vector512.FusedMultiplyAdd(a10, m, c); a11 = Vector512.FusedMultiplyAdd(a11, m, c);
+            }
+            return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        }
+
+        static float Chains256(long n)
+        {
+            var m = Vector256.Create(0.9999f); var c = Vector256.Create(1e-4f);
+            Vector256<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
+            for (long i = 0; i < n; i++)
+            {
+                a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c); a2 = Vector256.FusedMultiplyAdd(a2, m, c);
+                a3 = Vector256.FusedMultiplyAdd(a3, m, c); a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
+                a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c); a8 = Vector256.FusedMultiplyAdd(a8, m, c);
+                a9 = Vector256.FusedMultiplyAdd(a9, m, c); a10 = Vector256.FusedMultiplyAdd(a10, m, c); a11 = Vector256.FusedMultiplyAdd(a11, m, c);
+            }
+            return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
         }
     }
 

@@ -272,12 +272,13 @@ public static partial class Gemm
         Avx.Store(d + 7 * ldd, Avx.Permute2x128(u3, u7, 0x31));
     }
 
-    /// <summary>Pinned, 64-byte aligned buffers for the A and B micro-panels and the edge tile, one set per thread, kept across calls.</summary>
+    /// <summary>Pinned, 64-byte aligned buffers for the A and B micro-panels, the edge tile and rows of a computed input, one set per thread, kept across calls.</summary>
     static unsafe class Buffers
     {
-        [ThreadStatic] static float[]? a, b, scratch;
+        [ThreadStatic] static float[]? a, b, scratch, input;
 
         public static float* A(int floats) => Get(ref a, floats);
+        public static float* Input(int floats) => Get(ref input, floats);
         public static float* B(int floats) => Get(ref b, floats);
         public static float* Scratch(int floats) => Get(ref scratch, floats);
 

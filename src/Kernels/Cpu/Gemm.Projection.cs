@@ -15,6 +15,9 @@
 // So a projection is two parallel steps whatever its size (Parallel.For, like the rest of the prefill, whose
 // waits block rather than spin, so a loaded machine does not stall on them), and threads claim column panels
 // dynamically, so a core slowed by other load simply takes fewer of them.
+//
+// ProjectSwiGlu: the down projection of the MLP packs SwiGLU(gate, up) instead of x: each row panel's h rows are computed into a
+// buffer of the packing thread just before they are packed, one pass over gate and up that was otherwise its own.
 
 using System.Buffers;
 
@@ -24,17 +27,29 @@ public static partial class Gemm
 {
     /// <summary>
     /// y_i[T, W_i.Rows] = x[T, Cols] · W_iᵀ for weights sharing their column count, on up to threads cores; outputs are the
-    /// y_i's addresses (row-major, pinned). The semantics of <see cref="Reference"/> with transB (weights widened).
+    /// y_i's addresses (row-major, pinned). The semantics of <see cref="Reference"/> with transB (weights widened);
+    /// with accumulate, y_i += x · W_iᵀ (a residual connection added where the product is stored).
     /// </summary>
-    public static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs) =>
-        Project(threads, x, t, weights, outputs, Best);
+    public static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate = false) =>
+        Project(threads, x, t, weights, outputs, accumulate, Best);
 
-    internal static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs, MicroKernel kernel)
+    /// <summary>
+    /// y[T, W.Rows] = h · Wᵀ (or y += with accumulate) for h = silu(gate) ⊙ up, gate and up [T, W.Cols]: the MLP's down
+    /// projection, with its SwiGLU computed for each row panel of h as the panel is packed, so h is never stored whole.
+    /// </summary>
+    public static unsafe void ProjectSwiGlu(int threads, float* gate, float* up, int t, WeightMatrix weight, float* y, bool accumulate = false) =>
+        Project(threads, gate, up, t, [weight], [(nint)y], accumulate, Best);
+
+    internal static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate, MicroKernel kernel) =>
+        Project(threads, x, null, t, weights, outputs, accumulate, kernel);
+
+    // x, or with up the gate of SwiGLU(x, up).
+    internal static unsafe void Project(int threads, float* x, float* up, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate, MicroKernel kernel)
     {
         if (weights.Length == 0 || weights.Length != outputs.Length) throw new ArgumentException($"{weights.Length} weights for {outputs.Length} outputs");
         if (weights.Any(w => w.Cols != weights[0].Cols)) throw new ArgumentException("projected weights must share their column count");
         if (t <= 0) throw new ArgumentOutOfRangeException(nameof(t), $"{t} rows to project");
-        var job = new ProjectionJob(x, t, weights, outputs, kernel);
+        var job = new ProjectionJob(x, up, t, weights, outputs, accumulate, kernel);
         var buffer = ArrayPool<float>.Shared.Rent(job.PackedXLength + 16);  // + 16: room to align to 64 bytes
         try
         {
@@ -55,18 +70,20 @@ public static partial class Gemm
     /// <summary>The packing step's items are row panels of x; the compute step's, column panels of the weights.</summary>
     sealed unsafe class ProjectionJob
     {
-        readonly float* x;
+        readonly float* x, up;  // up: null, or x is the gate and the input is SwiGLU(x, up)
         readonly int t, k, mr, nr;
         readonly WeightMatrix[] weights;
         readonly nint[] outputs;
         readonly int[] firstPanel;  // firstPanel[i]: the first column panel of weights[i]; the last entry is the total
+        readonly bool accumulate;
         readonly MicroKernel kernel;
         public float* PackedX;
 
-        public ProjectionJob(float* x, int t, WeightMatrix[] weights, nint[] outputs, MicroKernel kernel)
+        public ProjectionJob(float* x, float* up, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate, MicroKernel kernel)
         {
             this.x = x;
-            (this.t, this.weights, this.outputs, this.kernel) = (t, weights, outputs, kernel);
+            this.up = up;
+            (this.t, this.weights, this.outputs, this.accumulate, this.kernel) = (t, weights, outputs, accumulate, kernel);
             k = weights[0].Cols;
             (mr, nr) = Shape(kernel);
             firstPanel = new int[weights.Length + 1];
@@ -81,8 +98,15 @@ public static partial class Gemm
         public void PackRowPanel(int r)
         {
             int rows = Math.Min(mr, t - r * mr);
+            float* src = x + (nint)r * mr * k;
+            if (up != null)
+            {
+                float* h = Buffers.Input(rows * k);
+                SwiGlu.ForwardSerial(new ReadOnlySpan<float>(src, rows * k), new ReadOnlySpan<float>(up + (nint)r * mr * k, rows * k), new Span<float>(h, rows * k));
+                src = h;
+            }
             for (int p0 = 0; p0 < k; p0 += KC)
-                PackTransposed(x + (nint)r * mr * k + p0, k, Math.Min(KC, k - p0), rows, mr, PackedX + (nint)r * mr * k + (nint)p0 * mr);
+                PackTransposed(src + p0, k, Math.Min(KC, k - p0), rows, mr, PackedX + (nint)r * mr * k + (nint)p0 * mr);
         }
 
         public void ComputeColumnPanel(int panel)
@@ -95,6 +119,7 @@ public static partial class Gemm
             for (int p0 = 0; p0 < k; p0 += KC)
             {
                 int kc = Math.Min(KC, k - p0);
+                bool load = p0 > 0 || accumulate;
                 if (w.Format == WeightFormat.Bf16) PackTransposedBf16(w.Bf16Row(j) + p0, k, kc, cols, nr, packedB);
                 else PackTransposed(w.F32Row(j) + p0, k, kc, cols, nr, packedB);
                 for (int r = 0; r < RowPanels; r++)
@@ -102,11 +127,11 @@ public static partial class Gemm
                     int rows = Math.Min(mr, t - r * mr);
                     float* a = PackedX + (nint)r * mr * k + (nint)p0 * mr, c = y + (nint)r * mr * ldy;
                     if (rows == mr && cols == nr)
-                        RunKernel(kernel, a, packedB, c, ldy, kc, p0 > 0);
+                        RunKernel(kernel, a, packedB, c, ldy, kc, load);
                     else
                     {
                         RunKernel(kernel, a, packedB, scratch, nr, kc, false);
-                        StoreEdge(scratch, nr, c, ldy, rows, cols, p0 > 0);
+                        StoreEdge(scratch, nr, c, ldy, rows, cols, load);
                     }
                 }
             }

@@ -23,14 +23,18 @@ public static partial class SwiGlu
                 for (int i = s0 * Strip; i < Math.Min(n, s1 * Strip); i += Strip)
                 {
                     int w = Math.Min(Strip, n - i);
-                    var g = new ReadOnlySpan<float>((float*)gs + i, w);
-                    var hi = new Span<float>((float*)hs + i, w);
-                    TensorPrimitives.Sigmoid(g, hi);
-                    TensorPrimitives.Multiply(g, hi, hi);
-                    TensorPrimitives.Multiply(hi, new ReadOnlySpan<float>((float*)us + i, w), hi);
+                    ForwardSerial(new ReadOnlySpan<float>((float*)gs + i, w), new ReadOnlySpan<float>((float*)us + i, w), new Span<float>((float*)hs + i, w));
                 }
             });
         }
+    }
+
+    // gate, up: [N] -> h: [N] on the calling thread (Gemm.ProjectSwiGlu runs it on each row panel it packs).
+    internal static void ForwardSerial(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> h)
+    {
+        TensorPrimitives.Sigmoid(gate, h);
+        TensorPrimitives.Multiply(gate, h, h);
+        TensorPrimitives.Multiply(h, up, h);
     }
 
     // dh: [N] -> dgate, dup: [N]. With s = sigmoid(g): dup = dh * g * s, dgate = dh * up * s * (1 + g * (1 - s)).

@@ -18,9 +18,10 @@ namespace DrICL.Model.Inference;
 ///               x += Wd · (silu(g) * u)
 ///   logits = lm_head · rmsnorm(x)
 ///
-/// Prefill runs a whole prompt through the same layers as [T, C] matrices on the GEMM (Gemm.Project, q|k|v and
+/// Prefill runs a prompt through the same layers as [T, C] matrices on the GEMM (Gemm.Project, q|k|v and
 /// gate|up each one parallel step) and flash-attention kernels, reading each weight once for T tokens instead
-/// of T times, then produces the last position's logits.
+/// of T times, then produces the last position's logits. Long prompts go in batches of PrefillChunk positions,
+/// each attending to the cache the earlier ones filled.
 /// </summary>
 public sealed unsafe class DecodeModel : IDisposable
 {
@@ -33,6 +34,11 @@ public sealed unsafe class DecodeModel : IDisposable
     readonly FusedMatVec[] qkv, output, gateUp, down;
     readonly FusedMatVec lmHead;
     readonly AttentionStep attention;
+    PrefillBuffers? batch;
+
+    // Prompt positions per prefill batch: long prompts run in batches so that the activations (and the copy of
+    // x that Gemm.Project packs) stay bounded, about 100 MB at 7B shapes, while each weight still serves 512 rows.
+    public const int PrefillChunk = 512;
 
     const int AttentionFloatsToSplit = 1 << 14;  // cached keys per layer below which one thread does all heads
 
@@ -134,47 +140,56 @@ public sealed unsafe class DecodeModel : IDisposable
         return Finish();
     }
 
-    /// <summary>Runs the tokens at positions Length.. as one batch and returns the logits after the last.</summary>
+    /// <summary>Runs the tokens at positions Length.. in batches of up to PrefillChunk and returns the logits after the last.</summary>
     public ReadOnlySpan<float> Prefill(ReadOnlySpan<int> tokens)
     {
         if (tokens.Length == 0) throw new ArgumentException("nothing to prefill");
         if (tokens.Length == 1) return Step(tokens[0]);
         CheckRoom(tokens.Length);
         foreach (int t in tokens) CheckToken(t);
+        batch ??= new PrefillBuffers(Math.Min(PrefillChunk, Context), c, heads * headDim, f, heads);
+        for (int start = 0; start < tokens.Length; start += PrefillChunk)
+            RunBatch(tokens.Slice(start, Math.Min(PrefillChunk, tokens.Length - start)), batch);
+        return Finish();
+    }
+
+    // The layers over n positions as [n, C] matrices. K and V are projected straight into the cache rows of
+    // their positions, the attention output and MLP projections add into the residual stream X as they store,
+    // and the down projection applies SwiGLU to gate and up as it packs them.
+    void RunBatch(ReadOnlySpan<int> tokens, PrefillBuffers b)
+    {
         int n = tokens.Length, past = Length, qWidth = heads * headDim;
-        float[] X = Pinned(n * c), XN = Pinned(n * c), Q = Pinned(n * qWidth), K = Pinned(n * kvWidth), V = Pinned(n * kvWidth),
-            A = Pinned(n * qWidth), Y = Pinned(n * c), G = Pinned(n * f), U = Pinned(n * f), S = Pinned(n * f);
-        var rstd = new float[n];
-        var lse = new float[heads * n];
-        for (int i = 0; i < n; i++) w.Embedding.ReadRow(tokens[i], X.AsSpan(i * c, c));
+        float* X = Ptr(b.X), XN = Ptr(b.XN), Q = Ptr(b.Q), A = Ptr(b.A), G = Ptr(b.G), U = Ptr(b.U);
+        for (int i = 0; i < n; i++) w.Embedding.ReadRow(tokens[i], b.X.AsSpan(i * c, c));
         var shape = new AttentionShape(1, n, past + n, heads, kvHeads, headDim, past);
         var mask = new AttentionMask(window);
         for (int l = 0; l < w.Layers.Length; l++)
         {
             var layer = w.Layers[l];
-            RmsNorm.Forward(X, layer.InputNorm, XN, rstd, n, c, eps);
-            Gemm.Project(team.Size, Ptr(XN), n, [layer.Q, layer.K, layer.V], [Addr(Q), Addr(K), Addr(V)]);
-            fixed (float* pq = Q, pk = K)
-                for (int i = 0; i < n; i++)
-                {
-                    rope.Rotate(pq + (nint)i * qWidth, heads, past + i);
-                    rope.Rotate(pk + (nint)i * kvWidth, kvHeads, past + i);
-                }
-            K.CopyTo(keys.AsSpan(CacheRow(l, past), n * kvWidth));
-            V.CopyTo(values.AsSpan(CacheRow(l, past), n * kvWidth));
-            FlashAttention.Forward(Q, keys.AsSpan(CacheRow(l, 0), (past + n) * kvWidth), values.AsSpan(CacheRow(l, 0), (past + n) * kvWidth),
-                A, lse, shape, mask);
-            Gemm.Project(team.Size, Ptr(A), n, [layer.O], [Addr(Y)]);
-            TensorPrimitives.Add(X, Y, X);
-            RmsNorm.Forward(X, layer.PostNorm, XN, rstd, n, c, eps);
-            Gemm.Project(team.Size, Ptr(XN), n, [layer.Gate, layer.Up], [Addr(G), Addr(U)]);
-            SwiGlu.Forward(G, U, S);
-            Gemm.Project(team.Size, Ptr(S), n, [layer.Down], [Addr(Y)]);
-            TensorPrimitives.Add(X, Y, X);
+            float* K = Ptr(keys) + CacheRow(l, past), V = Ptr(values) + CacheRow(l, past);
+            RmsNorm.Forward(b.X.AsSpan(0, n * c), layer.InputNorm, b.XN.AsSpan(0, n * c), b.Rstd.AsSpan(0, n), n, c, eps);
+            Gemm.Project(team.Size, XN, n, [layer.Q, layer.K, layer.V], [(nint)Q, (nint)K, (nint)V]);
+            for (int i = 0; i < n; i++)
+            {
+                rope.Rotate(Q + (nint)i * qWidth, heads, past + i);
+                rope.Rotate(K + (nint)i * kvWidth, kvHeads, past + i);
+            }
+            FlashAttention.Forward(b.Q.AsSpan(0, n * qWidth), keys.AsSpan(CacheRow(l, 0), (past + n) * kvWidth), values.AsSpan(CacheRow(l, 0), (past + n) * kvWidth),
+                b.A.AsSpan(0, n * qWidth), b.Lse.AsSpan(0, heads * n), shape, mask);
+            Gemm.Project(team.Size, A, n, [layer.O], [(nint)X], accumulate: true);
+            RmsNorm.Forward(b.X.AsSpan(0, n * c), layer.PostNorm, b.XN.AsSpan(0, n * c), b.Rstd.AsSpan(0, n), n, c, eps);
+            Gemm.Project(team.Size, XN, n, [layer.Gate, layer.Up], [(nint)G, (nint)U]);
+            Gemm.ProjectSwiGlu(team.Size, G, U, n, layer.Down, X, accumulate: true);
         }
-        X.AsSpan((n - 1) * c, c).CopyTo(x);
+        b.X.AsSpan((n - 1) * c, c).CopyTo(x);
         Length += n;
-        return Finish();
+    }
+
+    /// <summary>The [n, width] activations of one prefill batch (pinned), allocated at the first prefill and kept.</summary>
+    sealed class PrefillBuffers(int n, int c, int qWidth, int f, int heads)
+    {
+        public readonly float[] X = Pinned(n * c), XN = Pinned(n * c), Q = Pinned(n * qWidth), A = Pinned(n * qWidth),
+            G = Pinned(n * f), U = Pinned(n * f), Rstd = Pinned(n), Lse = Pinned(heads * n);
     }
 
     ReadOnlySpan<float> Finish()
@@ -214,19 +229,11 @@ public sealed unsafe class DecodeModel : IDisposable
             int h0 = m.heads * chunk / chunks, h1 = m.heads * (chunk + 1) / chunks;
             int first = m.window > 0 ? Math.Max(0, Position - m.window + 1) : 0, count = Position - first + 1;
             int group = m.heads / m.kvHeads, d = m.headDim;
-            float scale = 1f / MathF.Sqrt(d);
+            float* keys = Ptr(m.keys) + m.CacheRow(Layer, first), values = Ptr(m.values) + m.CacheRow(Layer, first);
             for (int h = h0; h < h1; h++)
             {
-                var qh = new ReadOnlySpan<float>(m.q, h * d, d);
-                var s = m.scores.AsSpan(h * m.Context, count);
                 int offset = (h / group) * d;
-                for (int j = 0; j < count; j++)
-                    s[j] = TensorPrimitives.Dot(qh, m.keys.AsSpan(m.CacheRow(Layer, first + j) + offset, d)) * scale;
-                TensorPrimitives.SoftMax(s, s);
-                var o = m.att.AsSpan(h * d, d);
-                o.Clear();
-                for (int j = 0; j < count; j++)
-                    TensorPrimitives.MultiplyAdd(m.values.AsSpan(m.CacheRow(Layer, first + j) + offset, d), s[j], o, o);
+                DecodeAttention.Head(Ptr(m.q) + h * d, keys + offset, values + offset, m.kvWidth, count, d, Ptr(m.scores) + (nint)h * m.Context, Ptr(m.att) + h * d);
             }
         }
     }

@@ -52,7 +52,7 @@ public class GemmTests
 
     // Prefill projections: several weights sharing x, f32 and bf16 mixed, against the reference with each weight
     // widened. Shapes hit partial row panels (t off MR), partial column panels (rows off NR), K tails below 8 and
-    // several KC slices; every micro-kernel, on 1 and 3 threads.
+    // several KC slices; every micro-kernel, on 1 and 3 threads; storing, and adding to what the outputs hold.
     [TestCase(1, new[] { 1 }, 1)]
     [TestCase(2, new[] { 3, 17 }, 33)]
     [TestCase(9, new[] { 49, 48, 5 }, 257)]
@@ -81,19 +81,43 @@ public class GemmTests
             for (int i = 0; i < rows.Length; i++)
                 if (i % 2 == 0) Gemm.Reference(x, f32[i], expected[i], t, rows[i], k, false, true, false);
                 else Gemm.Bf16Reference(x, bf16[i], expected[i], t, rows[i], k);
+            var initial = rows.Select(r => RandomArray(rng, t * r)).ToArray();
+            var accumulated = expected.Select((e, i) => e.Zip(initial[i], (p, y) => p + y).ToArray()).ToArray();
             float* px = (float*)Pin(x);
             foreach (var kernel in Enum.GetValues<MicroKernel>())
                 foreach (int threads in new[] { 1, 3 })
-                {
-                    var actual = expected.Select(e => WithSentinel(new float[e.Length])).ToArray();
-                    Gemm.Project(threads, px, t, weights, actual.Select(Pin).ToArray(), kernel);
-                    for (int i = 0; i < rows.Length; i++)
-                        AssertClose(expected[i], actual[i], $"{t}x{rows[i]}x{k} weight {i} ({weights[i].Format}) {kernel} threads={threads}");
-                }
+                    foreach (bool accumulate in new[] { false, true })
+                    {
+                        var actual = accumulate ? initial.Select(y => y.ToArray()).ToArray() : expected.Select(e => WithSentinel(new float[e.Length])).ToArray();
+                        Gemm.Project(threads, px, t, weights, actual.Select(Pin).ToArray(), accumulate, kernel);
+                        for (int i = 0; i < rows.Length; i++)
+                            AssertClose(accumulate ? accumulated[i] : expected[i], actual[i], $"{t}x{rows[i]}x{k} weight {i} ({weights[i].Format}) {kernel} threads={threads} accumulate={accumulate}");
+                    }
         }
         finally
         {
             foreach (var h in handles) h.Free();
+        }
+    }
+
+    // The down projection with SwiGLU applied while packing: against SwiGLU's reference, then the reference product.
+    [TestCase(1, 5, 3)]
+    [TestCase(9, 49, 300)]
+    [TestCase(17, 96, 2049)]
+    public unsafe void SwiGluProjectionMatchesReference(int t, int rows, int k)
+    {
+        var rng = new Random(t + rows + k);
+        float[] gate = RandomArray(rng, t * k), up = RandomArray(rng, t * k), w = RandomArray(rng, rows * k), h = new float[t * k];
+        var initial = RandomArray(rng, t * rows);
+        SwiGlu.ForwardReference(gate, up, h);
+        var expected = (float[])initial.Clone();
+        Gemm.Reference(h, w, expected, t, rows, k, false, true, accumulate: true);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            var actual = (float[])initial.Clone();
+            fixed (float* pg = gate, pu = up, pw = w, py = actual)
+                Gemm.ProjectSwiGlu(threads, pg, pu, t, new WeightMatrix(rows, k, WeightFormat.F32, pw), py, accumulate: true);
+            AssertClose(expected, actual, $"{t}x{rows}x{k} threads={threads}");
         }
     }
 

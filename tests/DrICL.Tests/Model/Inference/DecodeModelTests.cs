@@ -69,6 +69,22 @@ public class DecodeModelTests
         Assert.That(model.Prefill(ids).ToArray(), Is.EqualTo(stepped).Within(1e-4f));
     }
 
+    // A prompt of more than two batches: each batch attends to the cache the earlier ones filled (and, for
+    // Mistral, to its window), and the positions after it continue from the cache.
+    [TestCaseSource(nameof(Models))]
+    public void LongPromptsPrefillInBatchesAsStepsDo(string name)
+    {
+        int n = 2 * DecodeModel.PrefillChunk + 3;
+        using var model = DecodeModel.Load(Folder(name), WeightFormat.F32, n + 1, threads: 2);
+        var rng = new Random(5);
+        var ids = Enumerable.Range(0, n + 1).Select(_ => rng.Next(model.Config.VocabSize)).ToArray();
+        var stepped = new List<float[]>();
+        foreach (int id in ids) stepped.Add(model.Step(id).ToArray());
+        model.Truncate(0);
+        Assert.That(model.Prefill(ids.AsSpan(0, n)).ToArray(), Is.EqualTo(stepped[n - 1]).Within(1e-4f), "prefill");
+        Assert.That(model.Step(ids[n]).ToArray(), Is.EqualTo(stepped[n]).Within(1e-4f), "the step after it");
+    }
+
     [Test]
     public void Bf16CheckpointsAreUsedInPlaceAndOthersConverted()
     {
