@@ -5,19 +5,19 @@
 // Why not the packed job of Gemm.Fast.cs: a prompt has only a few hundred rows, so each packed element of a
 // weight serves few FMAs, and that job meets twice per (column block, K slice) in Parallel.For (pack B, then
 // compute): ~76 fork-joins per stories110M layer at T = 128. Here the work is cut along the weights' rows:
-//  1. x is packed once for all of K, each MR-row panel as its [kc][MR] micro-panels one KC slice after the
-//     other, one row panel per chunk.
-//  2. Each chunk is one NR-wide column panel of one W_i (NR of its rows). Its owner packs the panel one KC
+//  1. x is packed once for all of K, each MR-row panel as its [kc][MR] micro-panels one slice of K (about KC)
+//     after the other, one row panel per chunk.
+//  2. Each chunk is one NR-wide column panel of one W_i (NR of its rows). Its owner packs the panel one
 //     slice at a time into a buffer of its own (transposed, and widened from bf16 as in Gemm.Fast.cs), then
-//     runs every row panel of x against it: the packed panel (KC x NR floats, 48 KB) stays in L1/L2 while the
+//     runs every row panel of x against it: the packed panel (about KC x NR floats, 48 KB) stays in L1/L2 while the
 //     x micro-panels stream from L2 (x at T = 128, C = 768 is 384 KB packed). Each weight element is
 //     packed once, by one thread, and no two chunks write the same element of y.
 // So a projection is two parallel steps whatever its size (Parallel.For, like the rest of the prefill, whose
 // waits block rather than spin, so a loaded machine does not stall on them), and threads claim column panels
 // dynamically, so a core slowed by other load simply takes fewer of them.
 //
-// ProjectSwiGlu: the down projection of the MLP packs SwiGLU(gate, up) instead of x: each row panel's h rows are computed into a
-// buffer of the packing thread just before they are packed, one pass over gate and up that was otherwise its own.
+// ProjectSwiGlu: the down projection of the MLP packs SwiGLU(gate, up) instead of x: each row panel's h rows are
+// computed into a buffer of the packing thread just before they are packed, one pass over gate and up fewer.
 
 using System.Buffers;
 
@@ -71,7 +71,7 @@ public static partial class Gemm
     sealed unsafe class ProjectionJob
     {
         readonly float* x, up;  // up: null, or x is the gate and the input is SwiGLU(x, up)
-        readonly int t, k, mr, nr;
+        readonly int t, k, mr, nr, slice;
         readonly WeightMatrix[] weights;
         readonly nint[] outputs;
         readonly int[] firstPanel;  // firstPanel[i]: the first column panel of weights[i]; the last entry is the total
@@ -85,6 +85,10 @@ public static partial class Gemm
             this.up = up;
             (this.t, this.weights, this.outputs, this.accumulate, this.kernel) = (t, weights, outputs, accumulate, kernel);
             k = weights[0].Cols;
+            // K in the nearest whole number of slices to K / KC, equal but for the last: 288 is one slice, not
+            // 256 + 32, whose C tiles would be loaded and stored again for 32 steps of FMAs.
+            int slices = Math.Max(1, (int)Math.Round((double)k / KC));
+            slice = Ceil(k, slices);
             (mr, nr) = Shape(kernel);
             firstPanel = new int[weights.Length + 1];
             for (int i = 0; i < weights.Length; i++) firstPanel[i + 1] = firstPanel[i] + Ceil(weights[i].Rows, nr);
@@ -94,7 +98,7 @@ public static partial class Gemm
         public int ColumnPanels => firstPanel[^1];
         public int PackedXLength => RowPanels * mr * k;
 
-        // Row panel r of x, every KC slice: the slice at p0 is the [kc][MR] micro-panel at PackedX + (r·MR·K + p0·MR).
+        // Row panel r of x, every slice of K: the slice at p0 is the [kc][MR] micro-panel at PackedX + (r·MR·K + p0·MR).
         public void PackRowPanel(int r)
         {
             int rows = Math.Min(mr, t - r * mr);
@@ -105,8 +109,8 @@ public static partial class Gemm
                 SwiGlu.ForwardSerial(new ReadOnlySpan<float>(src, rows * k), new ReadOnlySpan<float>(up + (nint)r * mr * k, rows * k), new Span<float>(h, rows * k));
                 src = h;
             }
-            for (int p0 = 0; p0 < k; p0 += KC)
-                PackTransposed(src + p0, k, Math.Min(KC, k - p0), rows, mr, PackedX + (nint)r * mr * k + (nint)p0 * mr);
+            for (int p0 = 0; p0 < k; p0 += slice)
+                PackTransposed(src + p0, k, Math.Min(slice, k - p0), rows, mr, PackedX + (nint)r * mr * k + (nint)p0 * mr);
         }
 
         public void ComputeColumnPanel(int panel)
@@ -115,10 +119,10 @@ public static partial class Gemm
             while (panel >= firstPanel[i + 1]) i++;
             var w = weights[i];
             int j = (panel - firstPanel[i]) * nr, cols = Math.Min(nr, w.Rows - j), ldy = w.Rows;
-            float* y = (float*)outputs[i] + j, packedB = Buffers.B(KC * nr), scratch = Buffers.Scratch(mr * nr);
-            for (int p0 = 0; p0 < k; p0 += KC)
+            float* y = (float*)outputs[i] + j, packedB = Buffers.B(slice * nr), scratch = Buffers.Scratch(mr * nr);
+            for (int p0 = 0; p0 < k; p0 += slice)
             {
-                int kc = Math.Min(KC, k - p0);
+                int kc = Math.Min(slice, k - p0);
                 bool load = p0 > 0 || accumulate;
                 if (w.Format == WeightFormat.Bf16) PackTransposedBf16(w.Bf16Row(j) + p0, k, kc, cols, nr, packedB);
                 else PackTransposed(w.F32Row(j) + p0, k, kc, cols, nr, packedB);
