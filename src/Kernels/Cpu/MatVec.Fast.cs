@@ -187,12 +187,15 @@ public sealed unsafe class FusedMatVec : ITeamJob
     {
         if (anyBf16) MatVec.PairUp(x, pairs, weights[0].Cols);
         int units = (totalRows + Unit - 1) / Unit;
-        team.Run(this, team.Size == 1 ? 1 : Math.Clamp(units / MinUnitsPerChunk, 1, MaxChunks));
+        team.Run(this, team.Size == 1 ? 1 : Math.Clamp(units / MinUnitsPerChunk, 1, ChunksPerMember * team.Size));
     }
 
-    // Chunks are whole units of 16 rows, so two threads never write the same 64-byte line of y.
-    // Chunks of 64+ rows: enough to balance, few enough to claim cheaply.
-    const int Unit = 16, MinUnitsPerChunk = 4, MaxChunks = 32;
+    // Chunks are whole units of 16 rows, so two threads never write the same 64-byte line of y; at least 64
+    // rows, and two per team member. Each claim is an atomic both threads contend for, and each chunk starts a
+    // new stream for the prefetcher, so a few long chunks beat many short ones (2 threads, 4 chunks instead of
+    // up to 32: stories15M bf16 decode +10%, stories110M +5%, interleaved A/B); two per member still lets a
+    // member that starts late take less.
+    const int Unit = 16, MinUnitsPerChunk = 4, ChunksPerMember = 2;
 
     public void Execute(int chunk, int chunks)
     {
