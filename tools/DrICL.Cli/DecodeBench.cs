@@ -50,13 +50,15 @@ public static class DecodeBench
                     // Every contender runs once per round, interleaved, and keeps its best round: on a shared
                     // machine whose load comes and goes, best-of-interleaved compares like with like.
                     var formats = new[] { WeightFormat.F32, WeightFormat.Bf16 };
+                    var layout = new CheckpointLayout(Config(shape, WeightFormat.F32, n));  // names and shapes, whatever the dtype
+                    var weights = RandomWeights(layout);
                     var models = formats.Select(format =>
                     {
                         string folder = Path.Combine(root, $"{shape.Name}-{format}");
-                        WriteModel(shape, format, folder, n);
+                        WriteModel(shape, format, layout, weights, folder, n);
                         return new Contender(DecodeModel.Load(folder, format, n, t), n);
                     }).ToArray();
-                    string? checkpoint = peer is null ? null : WriteLlama2c(shape, Path.Combine(root, shape.Name), n);
+                    string? checkpoint = peer is null ? null : WriteLlama2c(shape, layout, weights, Path.Combine(root, shape.Name), n);
                     double peerRate = 0;
                     try
                     {
@@ -123,16 +125,14 @@ public static class DecodeBench
         return layout.Tensors.ToDictionary(t => t.Name, t => Values(t.Shape));
     }
 
-    static void WriteModel(Shape s, WeightFormat format, string folder, int steps)
+    // The weights in format (norms stay float32) as the folder's safetensors file, beside its config.json.
+    static void WriteModel(Shape s, WeightFormat format, CheckpointLayout layout, Dictionary<string, float[]> weights, string folder, int steps)
     {
         Directory.CreateDirectory(folder);
-        var config = Config(s, format, steps);
-        var layout = new CheckpointLayout(config);
-        var weights = RandomWeights(layout);
         var dtype = format == WeightFormat.Bf16 ? DType.BF16 : DType.F32;
         SafetensorsWriter.Write(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName),
             layout.Tensors.Select(t => SafetensorsTensor.FromFloats(t.Name, t.Shape, weights[t.Name], t.Shape.Length == 1 ? DType.F32 : dtype)));
-        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson());
+        File.WriteAllText(Path.Combine(folder, "config.json"), Config(s, format, steps).ToJson());
     }
 
     /// <summary>One loaded model and its best prefill and decode rates so far.</summary>
@@ -258,16 +258,14 @@ public static class DecodeBench
     }
 
     /// <summary>
-    /// Writes the shape with random weights as a llama2.c checkpoint (legacy format: 7-int header, then the
+    /// Writes the shape's weights as a llama2.c checkpoint (legacy format: 7-int header, then the
     /// float32 tensors in run.c's order; a positive vocab size means a shared classifier) and a tokenizer.bin
     /// of placeholder pieces next to it; returns the checkpoint's path.
     /// </summary>
-    static string WriteLlama2c(Shape s, string folder, int steps)
+    static string WriteLlama2c(Shape s, CheckpointLayout layout, Dictionary<string, float[]> w, string folder, int steps)
     {
         Directory.CreateDirectory(folder);
         string model = Path.Combine(folder, "llama2c.bin"), tokenizer = Path.Combine(folder, "tokenizer.bin");
-        var layout = new CheckpointLayout(Config(s, WeightFormat.F32, steps));
-        var w = RandomWeights(layout);
         using (var file = new BinaryWriter(File.Create(model)))
         {
             foreach (int v in new[] { s.Dim, s.Hidden, s.Layers, s.Heads, s.Heads, s.Vocab, steps }) file.Write(v);
