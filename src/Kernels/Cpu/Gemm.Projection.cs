@@ -31,7 +31,7 @@ public static partial class Gemm
     /// with accumulate, y_i += x · W_iᵀ (a residual connection added where the product is stored).
     /// </summary>
     public static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate = false) =>
-        Project(threads, x, t, weights, outputs, accumulate, Best);
+        Project(threads, x, null, t, weights, outputs, accumulate, Best);
 
     /// <summary>
     /// y[T, W.Rows] = h · Wᵀ (or y += with accumulate) for h = silu(gate) ⊙ up, gate and up [T, W.Cols]: the MLP's down
@@ -40,10 +40,7 @@ public static partial class Gemm
     public static unsafe void ProjectSwiGlu(int threads, float* gate, float* up, int t, WeightMatrix weight, float* y, bool accumulate = false) =>
         Project(threads, gate, up, t, [weight], [(nint)y], accumulate, Best);
 
-    internal static unsafe void Project(int threads, float* x, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate, MicroKernel kernel) =>
-        Project(threads, x, null, t, weights, outputs, accumulate, kernel);
-
-    // x, or with up the gate of SwiGLU(x, up).
+    // The input is x (up null), or SwiGLU(x, up) with x the gate.
     internal static unsafe void Project(int threads, float* x, float* up, int t, WeightMatrix[] weights, nint[] outputs, bool accumulate, MicroKernel kernel)
     {
         if (weights.Length == 0 || weights.Length != outputs.Length) throw new ArgumentException($"{weights.Length} weights for {outputs.Length} outputs");

@@ -89,7 +89,7 @@ public class GemmTests
                     foreach (bool accumulate in new[] { false, true })
                     {
                         var actual = accumulate ? initial.Select(y => y.ToArray()).ToArray() : expected.Select(e => WithSentinel(new float[e.Length])).ToArray();
-                        Gemm.Project(threads, px, t, weights, actual.Select(Pin).ToArray(), accumulate, kernel);
+                        Gemm.Project(threads, px, null, t, weights, actual.Select(Pin).ToArray(), accumulate, kernel);
                         for (int i = 0; i < rows.Length; i++)
                             AssertClose(accumulate ? accumulated[i] : expected[i], actual[i], $"{t}x{rows[i]}x{k} weight {i} ({weights[i].Format}) {kernel} threads={threads} accumulate={accumulate}");
                     }
@@ -118,6 +118,13 @@ public class GemmTests
             fixed (float* pg = gate, pu = up, pw = w, py = actual)
                 Gemm.ProjectSwiGlu(threads, pg, pu, t, new WeightMatrix(rows, k, WeightFormat.F32, pw), py, accumulate: true);
             AssertClose(expected, actual, $"{t}x{rows}x{k} threads={threads}");
+            foreach (var kernel in Enum.GetValues<MicroKernel>())
+            {
+                actual = (float[])initial.Clone();
+                fixed (float* pg = gate, pu = up, pw = w, py = actual)
+                    Gemm.Project(threads, pg, pu, t, [new WeightMatrix(rows, k, WeightFormat.F32, pw)], [(nint)py], true, kernel);
+                AssertClose(expected, actual, $"{t}x{rows}x{k} threads={threads} {kernel}");
+            }
         }
     }
 
