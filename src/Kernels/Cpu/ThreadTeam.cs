@@ -6,8 +6,12 @@
 // A step is cut into chunks that members claim from a shared counter, and the caller claims chunks too.
 // So no one waits for a member that has not woken up (on a loaded machine a worker may not run for
 // milliseconds): the caller simply does that share itself, and waits only for chunks already being worked
-// on. The counter holds the step's generation in its upper half, so a late worker can never claim a chunk
-// of a later step while holding the job of an earlier one. Run allocates nothing.
+// on. The counter is one 64-bit word: the step's generation, its chunk count and the next unclaimed chunk.
+// A member that read the counter of a finished step can then never claim a chunk of the next one: its
+// compare-and-swap fails once the generation moves on, and the count it compares against is the one of
+// the step it read. (With the count in a field of its own, a member could read a finished step's counter,
+// then the next step's larger count, and claim a chunk of the new job before the new generation was
+// published: that chunk ran twice.) Run allocates nothing.
 
 namespace DrICL.Kernels.Cpu;
 
@@ -29,8 +33,9 @@ public sealed class ThreadTeam : IDisposable
 
     readonly Worker[] workers;
     ITeamJob? job;
-    int chunks, done;
-    long state;  // generation << 32 | next unclaimed chunk
+    int done;
+    long state;  // generation << 32 | chunk count << 16 | next unclaimed chunk
+    const int MaxChunks = 0xFFFF;
     volatile bool disposed;
 
     public int Size { get; }
@@ -50,16 +55,16 @@ public sealed class ThreadTeam : IDisposable
     public void Run(ITeamJob work, int count)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxChunks);
         if (Size == 1 || count <= 1)
         {
             for (int i = 0; i < count; i++) work.Execute(i, count);
             return;
         }
         job = work;
-        chunks = count;
         Volatile.Write(ref done, 0);
         long generation = (Volatile.Read(ref state) >> 32) + 1;
-        Interlocked.Exchange(ref state, generation << 32);
+        Interlocked.Exchange(ref state, generation << 32 | (long)count << 16);
         foreach (var w in workers)
             if (Interlocked.Exchange(ref w.Sleeping, 0) == 1) w.Wake.Release();
         Claim(generation);
@@ -67,16 +72,18 @@ public sealed class ThreadTeam : IDisposable
         while (Volatile.Read(ref done) != count) spin.SpinOnce(sleep1Threshold: -1);
     }
 
-    // Claims and runs chunks of the given generation's step until none are left.
+    // Claims and runs chunks of the given generation's step until none are left. The job read between the
+    // counter and a successful claim is that step's: the caller publishes the next job only after every chunk
+    // of this one is claimed.
     void Claim(long generation)
     {
         while (true)
         {
             long s = Volatile.Read(ref state);
             if (s >> 32 != generation) return;
-            var work = job!;
-            int n = chunks, i = (int)(s & 0xFFFFFFFF);
+            int n = (int)(s >> 16) & MaxChunks, i = (int)s & MaxChunks;
             if (i >= n) return;
+            var work = job!;
             if (Interlocked.CompareExchange(ref state, s + 1, s) != s) continue;
             work.Execute(i, n);
             Interlocked.Increment(ref done);
