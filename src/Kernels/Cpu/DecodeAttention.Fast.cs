@@ -6,7 +6,8 @@
 //
 // Per chunk and query head h (kv head h / (heads / kvHeads)), over the chunk's positions j:
 //   s_j = q_h · k_j / sqrt(D),   m = max_j s_j,   l = Σ_j exp(s_j - m),   u = Σ_j exp(s_j - m) v_j
-//   keys:   four rows at a time; per head, four dot products share each load of q_h (one accumulator per row);
+//   keys:   four rows at a time; per head, four dot products share each load of q_h (one accumulator per row),
+//           and their four horizontal sums share one set of shuffles;
 //   softmax: each head's scores are padded with -inf to a multiple of 16, so max and exp (SoftmaxExp,
 //            exp(-inf) = 0) run over whole vectors with no tail;
 //   values: four rows at a time; per head, u_h is loaded once, takes four rows' FMAs, and is stored back.
@@ -19,6 +20,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DrICL.Kernels.Cpu;
 
@@ -99,11 +101,7 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
                     a2 = Vector512.FusedMultiplyAdd(Vector512.Load(k2 + offset + c), qv, a2);
                     a3 = Vector512.FusedMultiplyAdd(Vector512.Load(k3 + offset + c), qv, a3);
                 }
-                float* sh = s + (nint)h * padded + j;
-                sh[0] = Vector512.Sum(a0) * scale;
-                sh[1] = Vector512.Sum(a1) * scale;
-                sh[2] = Vector512.Sum(a2) * scale;
-                sh[3] = Vector512.Sum(a3) * scale;
+                (Sum4(a0, a1, a2, a3) * scale).Store(s + (nint)h * padded + j);
             }
         }
         for (; j < n; j++)
@@ -140,6 +138,15 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
             }
             l[h] = Vector512.Sum(sum);
         }
+    }
+
+    // [Σ a0, Σ a1, Σ a2, Σ a3]: the four reductions share their shuffles.
+    static Vector128<float> Sum4(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
+    {
+        var h01 = Avx.HorizontalAdd(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper());
+        var h23 = Avx.HorizontalAdd(a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper());
+        var h = Avx.HorizontalAdd(h01, h23);
+        return h.GetLower() + h.GetUpper();
     }
 
     static float HorizontalMax(Vector512<float> x)
