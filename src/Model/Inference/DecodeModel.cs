@@ -41,7 +41,6 @@ public sealed unsafe class DecodeModel : IDisposable
     public const int PrefillChunk = 512;
 
     const int AttentionFloatsToSplit = 1 << 14;  // cached keys per layer below which one thread does all positions
-    const int AttentionChunksPerThread = 1;
 
     public ModelConfig Config => w.Config;
     public InferenceWeights Weights => w;
@@ -83,7 +82,7 @@ public sealed unsafe class DecodeModel : IDisposable
             down[l] = new FusedMatVec([layer.Down], [Addr(xb2)], Ptr(act), Ptr(pairs));
         }
         lmHead = new FusedMatVec([weights.LmHead], [Addr(logits)], Ptr(xb), Ptr(pairs));
-        attention = new DecodeAttention(heads, kvHeads, headDim, context, team.Size * AttentionChunksPerThread);
+        attention = new DecodeAttention(heads, kvHeads, headDim, context, maxChunks: team.Size);  // one chunk per thread: 2 or 4 measured slower
     }
 
     /// <summary>Loads a model folder for decoding (RoPE as its config.json says, Llama 3 scaling included); the model owns (and disposes) the weights.</summary>
