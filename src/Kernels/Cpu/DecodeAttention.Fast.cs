@@ -1,102 +1,244 @@
-// Attention of one position over the KV cache, fast path. A decode step reads each cached key and value row of
-// D floats once per query head, so the work is a short matrix-vector product, a softmax, and a weighted row sum:
-//   scores: four keys at a time share each load of q (which stays in registers for D <= 128), with one
-//           accumulator per key and a horizontal sum at the end, as MatVec does for weight rows;
-//   softmax: exp(s - max s) in TensorPrimitives passes over the count scores (TensorPrimitives.SoftMax
-//           does not subtract the max, so scores beyond ±88 would give NaN); the division by the sum is
-//           left to the D outputs;
-//   o = Σ p_j v_j: o's D floats stay in registers across all positions (up to 64 at a time), each position
-//           adding its row times its weight. For D = 16 or 48 the last 16-wide column runs over even and odd
-//           positions in two accumulators, so consecutive FMAs do not wait on each other.
-// Calling TensorPrimitives once per position instead costs more than the arithmetic at these lengths (D is
-// 48 to 128). Head dimensions that are not a multiple of 16 use the reference.
+// Attention of one new position over the KV cache for all query heads at once (flash-decoding). The cache
+// holds one row of kvHeads*D floats per position; a head reading only its D floats of every row would walk
+// the cache in kvHeads interleaved strided streams, once per query head. So the work is split by position
+// instead: each chunk is a range of consecutive rows, read once and contiguously for every head, first the
+// key rows, then the value rows. Chunks are claimed across the ThreadTeam.
+//
+// Per chunk and query head h (kv head h / (heads / kvHeads)), over the chunk's positions j:
+//   s_j = q_h · k_j / sqrt(D),   m = max_j s_j,   l = Σ_j exp(s_j - m),   u = Σ_j exp(s_j - m) v_j
+//   keys:   four rows at a time; per head, four dot products share each load of q_h (one accumulator per row),
+//           and their four horizontal sums share one set of shuffles;
+//   softmax: each head's scores are padded with -inf to a multiple of 16, so max and exp (SoftmaxExp,
+//            exp(-inf) = 0) run over whole vectors with no tail;
+//   values: four rows at a time; per head, u_h is loaded once, takes four rows' FMAs, and is stored back.
+// The merge (after the team's step, on the caller) rescales the chunks' partials to a common max, the
+// log-sum-exp rule:  M = max_c m_c,   o = Σ_c exp(m_c - M) u_c / Σ_c exp(m_c - M) l_c.
+// With one chunk the merge is the division by l. Head dimensions that are not a multiple of 16 (or no
+// Vector512) run the same chunks and merge with scalar loops.
 
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DrICL.Kernels.Cpu;
 
-public static unsafe partial class DecodeAttention
+public sealed unsafe partial class DecodeAttention : ITeamJob
 {
-    // q, o: [D]; keys, values: count rows of [D], stride floats apart; scores: [count] scratch.
-    public static void Head(float* q, float* keys, float* values, nint stride, int count, int d, float* scores, float* o)
+    readonly int heads, group, d, kvWidth, partialFloats;
+    readonly float scale;
+    readonly float[] scores, partials;  // pinned: chunk c's scores [heads, padded length]; its partial [heads*D] u, [heads] m, [heads] l
+    float* q, keys, values;
+    int count;
+
+    /// <summary>Scratch for up to maxChunks chunks over up to context positions.</summary>
+    public DecodeAttention(int heads, int kvHeads, int d, int context, int maxChunks)
     {
-        if (!Vector512.IsHardwareAccelerated || d % 16 != 0)
-        {
-            HeadReference(q, keys, values, stride, count, d, scores, o);
-            return;
-        }
-        Scores(q, keys, stride, count, d, 1f / MathF.Sqrt(d), scores);
-        var p = new Span<float>(scores, count);
-        TensorPrimitives.Subtract(p, TensorPrimitives.Max(p), p);
-        TensorPrimitives.Exp(p, p);
-        float sum = TensorPrimitives.Sum(p);
-        WeightedSum(scores, values, stride, count, d, o);
-        var output = new Span<float>(o, d);
-        TensorPrimitives.Multiply(output, 1f / sum, output);
+        if (heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads do not share {kvHeads} kv heads evenly");
+        this.heads = heads; this.d = d;
+        group = heads / kvHeads;
+        kvWidth = kvHeads * d;
+        partialFloats = heads * (d + 2);
+        scale = 1f / MathF.Sqrt(d);
+        MaxChunks = Math.Max(1, maxChunks);
+        scores = GC.AllocateArray<float>(checked(heads * (context + 16 * MaxChunks)), pinned: true);
+        partials = GC.AllocateArray<float>(checked(partialFloats * MaxChunks), pinned: true);
     }
 
+    public int MaxChunks { get; }
+
+    /// <summary>
+    /// o = attention of q over count cached positions, split into chunks (at most MaxChunks and count) across the team.
+    /// q, o: [heads*D]; keys, values: count rows of [kvHeads*D], contiguous.
+    /// </summary>
+    public void Run(ThreadTeam team, int chunks, float* q, float* keys, float* values, int count, float* o)
+    {
+        if (chunks < 1 || chunks > MaxChunks) throw new ArgumentOutOfRangeException(nameof(chunks), $"{chunks} chunks, not in 1..{MaxChunks}");
+        if (count < 1 || (long)heads * (count + 16L * chunks) > scores.Length) throw new ArgumentOutOfRangeException(nameof(count), $"{count} positions do not fit the scratch");
+        chunks = Math.Min(chunks, count);
+        this.q = q; this.keys = keys; this.values = values; this.count = count;
+        team.Run(this, chunks);
+        Merge(chunks, o);
+    }
+
+    public void Execute(int chunk, int chunks)
+    {
+        int j0 = (int)((long)count * chunk / chunks), n = (int)((long)count * (chunk + 1) / chunks) - j0;
+        int padded = (n + 15) & ~15;
+        float* s = Ptr(scores) + (nint)heads * (j0 + 16 * chunk), u = Ptr(partials) + (nint)chunk * partialFloats;
+        float* m = u + heads * d, l = m + heads;
+        float* k = keys + (nint)j0 * kvWidth, v = values + (nint)j0 * kvWidth;
+        if (Vector512.IsHardwareAccelerated && d % 16 == 0)
+        {
+            Scores(k, n, s, padded);
+            Softmax(s, padded, m, l);
+            WeightedSum(s, padded, v, n, u);
+        }
+        else ChunkScalar(k, v, n, s, u, m, l);
+    }
+
+    static float* Ptr(float[] pinned) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+
+    // s: [heads, padded]; rows n..padded-1 of each head are -inf.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Scores(float* q, float* keys, nint stride, int count, int d, float scale, float* scores)
+    void Scores(float* k, int n, float* s, int padded)
     {
         int j = 0;
-        for (; j + 4 <= count; j += 4)
+        for (; j + 4 <= n; j += 4)
         {
-            float* k0 = keys + j * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int c = 0; c < d; c += 16)
+            float* k0 = k + (nint)j * kvWidth, k1 = k0 + kvWidth, k2 = k1 + kvWidth, k3 = k2 + kvWidth;
+            for (int h = 0; h < heads; h++)
             {
-                var qv = Vector512.Load(q + c);
-                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(k0 + c), qv, a0);
-                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(k1 + c), qv, a1);
-                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(k2 + c), qv, a2);
-                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(k3 + c), qv, a3);
+                float* qh = q + h * d;
+                int offset = h / group * d;
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int c = 0; c < d; c += 16)
+                {
+                    var qv = Vector512.Load(qh + c);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(k0 + offset + c), qv, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(k1 + offset + c), qv, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(k2 + offset + c), qv, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(k3 + offset + c), qv, a3);
+                }
+                (Sum4(a0, a1, a2, a3) * scale).Store(s + (nint)h * padded + j);
             }
-            scores[j] = Vector512.Sum(a0) * scale;
-            scores[j + 1] = Vector512.Sum(a1) * scale;
-            scores[j + 2] = Vector512.Sum(a2) * scale;
-            scores[j + 3] = Vector512.Sum(a3) * scale;
         }
-        for (; j < count; j++)
+        for (; j < n; j++)
         {
-            float* k = keys + j * stride;
-            Vector512<float> a = default;
-            for (int c = 0; c < d; c += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(k + c), Vector512.Load(q + c), a);
-            scores[j] = Vector512.Sum(a) * scale;
+            float* kj = k + (nint)j * kvWidth;
+            for (int h = 0; h < heads; h++)
+            {
+                float* qh = q + h * d, kh = kj + h / group * d;
+                Vector512<float> a = default;
+                for (int c = 0; c < d; c += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(kh + c), Vector512.Load(qh + c), a);
+                s[(nint)h * padded + j] = Vector512.Sum(a) * scale;
+            }
+        }
+        for (int h = 0; h < heads; h++)
+            new Span<float>(s + (nint)h * padded + n, padded - n).Fill(float.NegativeInfinity);
+    }
+
+    // Per head: m = max s, s = exp(s - m) in place, l = Σ s.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void Softmax(float* s, int padded, float* m, float* l)
+    {
+        for (int h = 0; h < heads; h++)
+        {
+            float* sh = s + (nint)h * padded;
+            var max = Vector512.Create(float.NegativeInfinity);
+            for (int j = 0; j < padded; j += 16) max = Vector512.Max(max, Vector512.Load(sh + j));
+            var shift = Vector512.Create(m[h] = HorizontalMax(max));
+            var sum = Vector512<float>.Zero;
+            for (int j = 0; j < padded; j += 16)
+            {
+                var e = SoftmaxExp.Of(Vector512.Load(sh + j) - shift);
+                e.Store(sh + j);
+                sum += e;
+            }
+            l[h] = Vector512.Sum(sum);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void WeightedSum(float* p, float* values, nint stride, int count, int d, float* o)
+    // [Σ a0, Σ a1, Σ a2, Σ a3]: the four reductions share their shuffles.
+    static Vector128<float> Sum4(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
     {
-        int c = 0;
-        for (; c + 64 <= d; c += 64)
+        var h01 = Avx.HorizontalAdd(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper());
+        var h23 = Avx.HorizontalAdd(a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper());
+        var h = Avx.HorizontalAdd(h01, h23);
+        return h.GetLower() + h.GetUpper();
+    }
+
+    static float HorizontalMax(Vector512<float> x)
+    {
+        var h = Vector256.Max(x.GetLower(), x.GetUpper());
+        var g = Vector128.Max(h.GetLower(), h.GetUpper());
+        return MathF.Max(MathF.Max(g[0], g[1]), MathF.Max(g[2], g[3]));
+    }
+
+    // u_h = Σ_j p_hj v_j over the chunk's n rows, u: [heads*D].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void WeightedSum(float* p, int padded, float* v, int n, float* u)
+    {
+        new Span<float>(u, heads * d).Clear();
+        int j = 0;
+        for (; j + 4 <= n; j += 4)
         {
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            float* v = values + c;
-            for (int j = 0; j < count; j++, v += stride)
+            float* v0 = v + (nint)j * kvWidth, v1 = v0 + kvWidth, v2 = v1 + kvWidth, v3 = v2 + kvWidth;
+            for (int h = 0; h < heads; h++)
             {
-                var pj = Vector512.Create(p[j]);
-                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(v), pj, a0);
-                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 16), pj, a1);
-                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 32), pj, a2);
-                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(v + 48), pj, a3);
+                float* ph = p + (nint)h * padded + j, uh = u + h * d;
+                int offset = h / group * d;
+                Vector512<float> p0 = Vector512.Create(ph[0]), p1 = Vector512.Create(ph[1]), p2 = Vector512.Create(ph[2]), p3 = Vector512.Create(ph[3]);
+                for (int c = 0; c < d; c += 16)
+                {
+                    var a = Vector512.Load(uh + c);
+                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v0 + offset + c), p0, a);
+                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v1 + offset + c), p1, a);
+                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v2 + offset + c), p2, a);
+                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v3 + offset + c), p3, a);
+                    a.Store(uh + c);
+                }
             }
-            a0.Store(o + c); a1.Store(o + c + 16); a2.Store(o + c + 32); a3.Store(o + c + 48);
         }
-        for (; c < d; c += 16)
+        for (; j < n; j++)
         {
-            Vector512<float> even = default, odd = default;
-            float* v = values + c;
-            int j = 0;
-            for (; j + 2 <= count; j += 2, v += 2 * stride)
+            float* vj = v + (nint)j * kvWidth;
+            for (int h = 0; h < heads; h++)
             {
-                even = Vector512.FusedMultiplyAdd(Vector512.Load(v), Vector512.Create(p[j]), even);
-                odd = Vector512.FusedMultiplyAdd(Vector512.Load(v + stride), Vector512.Create(p[j + 1]), odd);
+                float* uh = u + h * d, vh = vj + h / group * d;
+                var pj = Vector512.Create(p[(nint)h * padded + j]);
+                for (int c = 0; c < d; c += 16)
+                    Vector512.FusedMultiplyAdd(Vector512.Load(vh + c), pj, Vector512.Load(uh + c)).Store(uh + c);
             }
-            if (j < count) even = Vector512.FusedMultiplyAdd(Vector512.Load(v), Vector512.Create(p[j]), even);
-            (even + odd).Store(o + c);
+        }
+    }
+
+    // The same chunk partials one float at a time; s: [heads, n].
+    void ChunkScalar(float* k, float* v, int n, float* s, float* u, float* m, float* l)
+    {
+        for (int h = 0; h < heads; h++)
+        {
+            float* qh = q + h * d, sh = s + (nint)h * n, uh = u + h * d;
+            int offset = h / group * d;
+            float max = float.NegativeInfinity, sum = 0;
+            for (int j = 0; j < n; j++)
+            {
+                float dot = 0;
+                for (int c = 0; c < d; c++) dot += qh[c] * k[(nint)j * kvWidth + offset + c];
+                sh[j] = dot * scale;
+                max = MathF.Max(max, sh[j]);
+            }
+            for (int c = 0; c < d; c++) uh[c] = 0;
+            for (int j = 0; j < n; j++)
+            {
+                float p = MathF.Exp(sh[j] - max);
+                sum += p;
+                for (int c = 0; c < d; c++) uh[c] += p * v[(nint)j * kvWidth + offset + c];
+            }
+            m[h] = max;
+            l[h] = sum;
+        }
+    }
+
+    // o_h = Σ_c exp(m_c - M) u_c / Σ_c exp(m_c - M) l_c, M = max_c m_c.
+    void Merge(int chunks, float* o)
+    {
+        float* first = Ptr(partials);
+        for (int h = 0; h < heads; h++)
+        {
+            float max = float.NegativeInfinity, sum = 0;
+            for (int c = 0; c < chunks; c++) max = MathF.Max(max, first[(nint)c * partialFloats + heads * d + h]);
+            var oh = new Span<float>(o + h * d, d);
+            oh.Clear();
+            for (int c = 0; c < chunks; c++)
+            {
+                float* u = first + (nint)c * partialFloats;
+                float w = MathF.Exp(u[heads * d + h] - max);
+                sum += w * u[heads * d + heads + h];
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(u + h * d, d), w, oh, oh);
+            }
+            TensorPrimitives.Multiply(oh, 1f / sum, oh);
         }
     }
 }

@@ -1,11 +1,11 @@
 namespace DrICL.Kernels.Cpu;
 
 /// <summary>
-/// Attention of one new position over the KV cache, the per-token attention of batch-1 decoding. For one
-/// query head and the count cached positions it sees (rows of its kv head, stride floats apart in the cache):
+/// Attention of one new position over the KV cache, the per-token attention of batch-1 decoding. The reference
+/// takes one query head and the count cached positions it sees (rows of its kv head, stride floats apart in the cache):
 ///   s_j = q · k_j / sqrt(D),   p = softmax(s),   o = Σ_j p_j v_j
 /// </summary>
-public static unsafe partial class DecodeAttention
+public sealed unsafe partial class DecodeAttention
 {
     // q, o: [D]; keys, values: count rows of [D], stride floats apart; scores: [count] scratch.
     public static void HeadReference(float* q, float* keys, float* values, nint stride, int count, int d, float* scores, float* o)

@@ -13,7 +13,7 @@ namespace DrICL.Model.Inference;
 ///   x = embed[token]
 ///   per layer:  q,k,v = Wq|Wk|Wv · rmsnorm(x)           one fused matvec (rows split across the team)
 ///               rope(q, k); cache[pos] = k, v
-///               x += Wo · attention(q, cache[..pos])     heads split across the team
+///               x += Wo · attention(q, cache[..pos])     positions split across the team
 ///               g,u = Wg|Wu · rmsnorm(x)                  one fused matvec
 ///               x += Wd · (silu(g) * u)
 ///   logits = lm_head · rmsnorm(x)
@@ -30,17 +30,17 @@ public sealed unsafe class DecodeModel : IDisposable
     readonly RotaryTable rope;
     readonly int c, f, heads, kvHeads, headDim, kvWidth, window;
     readonly float eps;
-    readonly float[] x, xb, q, k, v, att, xb2, gate, up, act, logits, pairs, scores, keys, values;  // all pinned
+    readonly float[] x, xb, q, k, v, att, xb2, gate, up, act, logits, pairs, keys, values;  // all pinned
     readonly FusedMatVec[] qkv, output, gateUp, down;
     readonly FusedMatVec lmHead;
-    readonly AttentionStep attention;
+    readonly DecodeAttention attention;
     PrefillBuffers? batch;
 
     // Prompt positions per prefill batch: long prompts run in batches so that the activations (and the copy of
     // x that Gemm.Project packs) stay bounded, about 100 MB at 7B shapes, while each weight still serves 512 rows.
     public const int PrefillChunk = 512;
 
-    const int AttentionFloatsToSplit = 1 << 14;  // cached keys per layer below which one thread does all heads
+    const int AttentionFloatsToSplit = 1 << 14;  // cached keys per layer below which one thread does all positions
 
     public ModelConfig Config => w.Config;
     public InferenceWeights Weights => w;
@@ -68,7 +68,6 @@ public sealed unsafe class DecodeModel : IDisposable
         gate = Pinned(f); up = Pinned(f); act = Pinned(f);
         logits = Pinned(cfg.VocabSize);
         pairs = Pinned(Math.Max(Math.Max(c, f), heads * headDim));
-        scores = Pinned((long)heads * context);
         keys = Pinned((long)cfg.Layers * context * kvWidth);
         values = Pinned((long)cfg.Layers * context * kvWidth);
 
@@ -83,7 +82,7 @@ public sealed unsafe class DecodeModel : IDisposable
             down[l] = new FusedMatVec([layer.Down], [Addr(xb2)], Ptr(act), Ptr(pairs));
         }
         lmHead = new FusedMatVec([weights.LmHead], [Addr(logits)], Ptr(xb), Ptr(pairs));
-        attention = new AttentionStep(this);
+        attention = new DecodeAttention(heads, kvHeads, headDim, context, maxChunks: team.Size);  // one chunk per thread: 2 or 4 measured slower
     }
 
     /// <summary>Loads a model folder for decoding (RoPE as its config.json says, Llama 3 scaling included); the model owns (and disposes) the weights.</summary>
@@ -123,9 +122,7 @@ public sealed unsafe class DecodeModel : IDisposable
             rope.Rotate(Ptr(k), kvHeads, pos);
             k.CopyTo(keys.AsSpan(CacheRow(l, pos), kvWidth));
             v.CopyTo(values.AsSpan(CacheRow(l, pos), kvWidth));
-            attention.Layer = l;
-            attention.Position = pos;
-            team.Run(attention, (pos + 1) * kvWidth >= AttentionFloatsToSplit ? heads : 1);
+            Attend(l, pos);
             output[l].Run(team);
             TensorPrimitives.Add(x, xb2, x);
             Norm(x, layer.PostNorm, xb);
@@ -219,23 +216,12 @@ public sealed unsafe class DecodeModel : IDisposable
         TensorPrimitives.Multiply(y, weight, y);
     }
 
-    /// <summary>Attention of the current query over the cached positions; each chunk is a range of heads.</summary>
-    sealed class AttentionStep(DecodeModel m) : ITeamJob
+    // att = attention of q over the cached positions the query at pos sees (the last window of them with a sliding window).
+    void Attend(int layer, int pos)
     {
-        public int Layer, Position;
-
-        public void Execute(int chunk, int chunks)
-        {
-            int h0 = m.heads * chunk / chunks, h1 = m.heads * (chunk + 1) / chunks;
-            int first = m.window > 0 ? Math.Max(0, Position - m.window + 1) : 0, count = Position - first + 1;
-            int group = m.heads / m.kvHeads, d = m.headDim;
-            float* keys = Ptr(m.keys) + m.CacheRow(Layer, first), values = Ptr(m.values) + m.CacheRow(Layer, first);
-            for (int h = h0; h < h1; h++)
-            {
-                int offset = (h / group) * d;
-                DecodeAttention.Head(Ptr(m.q) + h * d, keys + offset, values + offset, m.kvWidth, count, d, Ptr(m.scores) + (nint)h * m.Context, Ptr(m.att) + h * d);
-            }
-        }
+        int first = window > 0 ? Math.Max(0, pos - window + 1) : 0, count = pos - first + 1;
+        int chunks = count * kvWidth >= AttentionFloatsToSplit ? attention.MaxChunks : 1;
+        attention.Run(team, chunks, Ptr(q), Ptr(keys) + CacheRow(layer, first), Ptr(values) + CacheRow(layer, first), count, Ptr(att));
     }
 
     public void Dispose()

@@ -11,45 +11,53 @@ public class DecodeAttentionTests
         return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
     }
 
-    // Head dimensions on and off the 16-wide path (40 uses the reference), counts off the 4-key and 2-position blocks.
-    [TestCase(16, 1)]
-    [TestCase(48, 3)]
-    [TestCase(64, 17)]
-    [TestCase(128, 300)]
-    [TestCase(40, 9)]
-    public unsafe void HeadMatchesTheReference(int d, int count)
+    // Every query head of the chunked kernel against HeadReference over all count positions of its kv head.
+    static unsafe void AssertMatchesReference(int d, int heads, int kvHeads, int count, int chunks, int threads, float scale)
     {
-        const int kvHeads = 2, stride = kvHeads * 128 + 5;  // rows of a cache holding 2 kv heads (and a little more)
-        var q = Random(d, 1);
-        var keys = Random(count * stride, 2);
-        var values = Random(count * stride, 3);
-        foreach (int kvHead in new[] { 0, 1 })
-        {
-            float[] expected = new float[d], actual = new float[d], scores = new float[count];
-            fixed (float* pq = q, pk = keys, pv = values, ps = scores, pe = expected, pa = actual)
-            {
-                DecodeAttention.HeadReference(pq, pk + kvHead * 128, pv + kvHead * 128, stride, count, d, ps, pe);
-                DecodeAttention.Head(pq, pk + kvHead * 128, pv + kvHead * 128, stride, count, d, ps, pa);
-            }
-            Assert.That(actual, Is.EqualTo(expected).Within(1e-5f), $"kv head {kvHead}");
-        }
-    }
-
-    [Test]
-    public unsafe void LargeScoresStayFinite()
-    {
-        // Scores near ±1000: exp without subtracting the max overflows to inf, and inf / inf is NaN.
-        const int d = 64, count = 5;
-        var q = Random(d, 4, 40);
-        var keys = Random(count * d, 5, 40);
-        var values = Random(count * d, 6);
-        float[] expected = new float[d], actual = new float[d], scores = new float[count];
+        int kvWidth = kvHeads * d;
+        var q = Random(heads * d, 1, scale);
+        var keys = Random(count * kvWidth, 2, scale);
+        var values = Random(count * kvWidth, 3);
+        float[] expected = new float[heads * d], actual = new float[heads * d], scores = new float[count];
+        using var team = new ThreadTeam(threads);
+        var attention = new DecodeAttention(heads, kvHeads, d, count, chunks);
         fixed (float* pq = q, pk = keys, pv = values, ps = scores, pe = expected, pa = actual)
         {
-            DecodeAttention.HeadReference(pq, pk, pv, d, count, d, ps, pe);
-            DecodeAttention.Head(pq, pk, pv, d, count, d, ps, pa);
+            for (int h = 0; h < heads; h++)
+            {
+                int offset = h / (heads / kvHeads) * d;
+                DecodeAttention.HeadReference(pq + h * d, pk + offset, pv + offset, kvWidth, count, d, ps, pe + h * d);
+            }
+            attention.Run(team, chunks, pq, pk, pv, count, pa);
         }
         Assert.That(expected.All(float.IsFinite), "reference");
         Assert.That(actual, Is.EqualTo(expected).Within(1e-5f));
     }
+
+    // Head dimensions on and off the 16-wide path (40 takes the scalar fallback), GQA groups of 1, 2 and 3,
+    // counts off the 4-row blocks and the 16-wide softmax, one chunk and several, teams of one and two.
+    [TestCase(16, 4, 4, 1, 1, 1)]
+    [TestCase(16, 4, 2, 37, 3, 2)]
+    [TestCase(48, 6, 6, 3, 1, 2)]
+    [TestCase(48, 6, 6, 129, 2, 2)]
+    [TestCase(48, 6, 2, 130, 5, 1)]
+    [TestCase(64, 8, 8, 17, 4, 2)]
+    [TestCase(64, 12, 4, 300, 7, 2)]
+    [TestCase(128, 4, 1, 300, 1, 1)]
+    [TestCase(128, 8, 2, 301, 3, 2)]
+    [TestCase(40, 4, 2, 9, 1, 1)]
+    [TestCase(40, 4, 2, 33, 3, 2)]
+    public void MatchesTheReference(int d, int heads, int kvHeads, int count, int chunks, int threads) =>
+        AssertMatchesReference(d, heads, kvHeads, count, chunks, threads, 1);
+
+    // More chunks than positions: the kernel runs one chunk per position.
+    [Test]
+    public void MoreChunksThanPositions() => AssertMatchesReference(16, 2, 1, 3, 8, 2, 1);
+
+    // Scores near ±1000: exp without subtracting the max overflows to inf, and inf / inf is NaN. Across chunks the
+    // maxima differ by hundreds, so the merge must rescale to the common max too.
+    [TestCase(64, 1)]
+    [TestCase(64, 4)]
+    [TestCase(40, 4)]
+    public void LargeScoresStayFinite(int d, int chunks) => AssertMatchesReference(d, 4, 2, 23, chunks, 2, 40);
 }
