@@ -1,8 +1,13 @@
-// SwiGLU, fast path. Elementwise and memory-bound, so the only goals are one trip through memory and
-// SIMD math: each core takes a range of elements and works through it in L1-sized strips, running the
-// few TensorPrimitives passes (sigmoid, products) of the formula on a strip while it is still in cache.
+// SwiGLU, fast path. Elementwise, so the goals are one trip through memory and cheap SIMD math: each core
+// takes a range of elements and works through it in L1-sized strips. The forward computes
+// h = g * sigmoid(g) * u sixteen at a time in one pass, with sigmoid from e = exp(-|g|), which never
+// overflows: 1 / (1 + e) for g >= 0 and e / (1 + e) below. exp is SoftmaxExp (its argument is <= 0), about
+// three times the speed of TensorPrimitives.Sigmoid, whose exp widens to double; the prefill's down
+// projection runs this on every row panel it packs. The backward runs a few TensorPrimitives passes
+// (sigmoid, products) on a strip while it is still in cache.
 
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace DrICL.Kernels.Cpu;
 
@@ -29,12 +34,24 @@ public static partial class SwiGlu
         }
     }
 
-    // gate, up: [N] -> h: [N] on the calling thread (Gemm.ProjectSwiGlu runs it on each row panel it packs).
-    internal static void ForwardSerial(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> h)
+    /// <summary>gate, up: [N] -> h: [N] on the calling thread (a decode step's one row; Gemm.ProjectSwiGlu runs it on each row panel it packs).</summary>
+    public static unsafe void ForwardSerial(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> h)
     {
-        TensorPrimitives.Sigmoid(gate, h);
-        TensorPrimitives.Multiply(gate, h, h);
-        TensorPrimitives.Multiply(h, up, h);
+        int n = h.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            fixed (float* pg = gate, pu = up, ph = h)
+                for (; i + 16 <= n; i += 16)
+                {
+                    var g = Vector512.Load(pg + i);
+                    var e = SoftmaxExp.Of(-Vector512.Abs(g));
+                    var sigmoid = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(g, Vector512<float>.Zero), Vector512<float>.One, e) / (Vector512<float>.One + e);
+                    (g * sigmoid * Vector512.Load(pu + i)).Store(ph + i);
+                }
+        if (i == n) return;
+        var rest = h[i..];
+        TensorPrimitives.Sigmoid(gate[i..], rest);
+        TensorPrimitives.Multiply(gate[i..], rest, rest);
+        TensorPrimitives.Multiply(rest, up[i..], rest);
     }
 
     // dh: [N] -> dgate, dup: [N]. With s = sigmoid(g): dup = dh * g * s, dgate = dh * up * s * (1 + g * (1 - s)).

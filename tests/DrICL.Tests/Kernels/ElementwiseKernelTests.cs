@@ -155,6 +155,26 @@ public class ElementwiseKernelTests
         AssertClose(du0, du1, 1e-5, "dup");
     }
 
+    // Element by element, not against the largest value: gates from -100 to 100 (sigmoid's two branches, and
+    // exp(-|g|) flushing to 0 past |g| = 87, where h is below 1e-35 anyway), the extremes, zeros and NaN, each
+    // within a few float ulps.
+    [Test]
+    public void SwiGluForwardIsAccurateAcrossTheGateRange()
+    {
+        var gates = Enumerable.Range(-20_000, 40_001).Select(i => i / 200f)
+            .Concat([-1e30f, -1000f, -88f, -87.5f, 87.5f, 88f, 1000f, 1e30f, 0f, -0f, float.NaN]).ToArray();
+        var rng = new Random(3);
+        var up = gates.Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        float[] expected = new float[gates.Length], actual = new float[gates.Length];
+        SwiGlu.ForwardReference(gates, up, expected);
+        SwiGlu.Forward(gates, up, actual);
+        for (int i = 0; i < gates.Length; i++)
+        {
+            if (float.IsNaN(expected[i])) Assert.That(actual[i], Is.NaN, $"gate {gates[i]}");
+            else Assert.That(actual[i], Is.EqualTo(expected[i]).Within(4e-7 * Math.Abs(expected[i]) + 1e-35), $"gate {gates[i]}, up {up[i]}");
+        }
+    }
+
     // Many repeated ids, so the backward's scatter-add collides whenever it could race.
     [TestCase(1, 1, 1)]
     [TestCase(7, 5, 33)]
