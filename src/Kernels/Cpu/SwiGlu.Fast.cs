@@ -7,6 +7,7 @@
 // (sigmoid, products) on a strip while it is still in cache.
 
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace DrICL.Kernels.Cpu;
@@ -35,6 +36,7 @@ public static partial class SwiGlu
     }
 
     /// <summary>gate, up: [N] -> h: [N] on the calling thread (a decode step's one row; Gemm.ProjectSwiGlu runs it on each row panel it packs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]  // straight to optimized code: unoptimized Vector512 calls are far slower than the TensorPrimitives they replace
     public static unsafe void ForwardSerial(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> h)
     {
         int n = h.Length, i = 0;

@@ -34,7 +34,6 @@ public sealed unsafe class DecodeModel : IDisposable
     readonly FusedMatVec[] qkv, output, gateUp, down;
     readonly FusedMatVec lmHead;
     readonly DecodeAttention attention;
-    readonly RotationStep rotation;
     PrefillBuffers? batch;
 
     // Prompt positions per prefill batch: long prompts run in batches so that the activations (and the copy of
@@ -84,7 +83,6 @@ public sealed unsafe class DecodeModel : IDisposable
         }
         lmHead = new FusedMatVec([weights.LmHead], [Addr(logits)], Ptr(xb), Ptr(pairs));
         attention = new DecodeAttention(heads, kvHeads, headDim, context, maxChunks: team.Size);  // one chunk per thread: 2 or 4 measured slower
-        rotation = new RotationStep(this);
     }
 
     /// <summary>Loads a model folder for decoding (RoPE as its config.json says, Llama 3 scaling included); the model owns (and disposes) the weights.</summary>
@@ -166,8 +164,11 @@ public sealed unsafe class DecodeModel : IDisposable
             float* K = Ptr(keys) + CacheRow(l, past), V = Ptr(values) + CacheRow(l, past);
             RmsNorm.Forward(b.X.AsSpan(0, n * c), layer.InputNorm, b.XN.AsSpan(0, n * c), b.Rstd.AsSpan(0, n), n, c, eps);
             Gemm.Project(team.Size, XN, n, [layer.Q, layer.K, layer.V], [(nint)Q, (nint)K, (nint)V]);
-            rotation.Set(Q, K, past, n);
-            team.Run(rotation, team.Size);
+            for (int i = 0; i < n; i++)
+            {
+                rope.Rotate(Q + (nint)i * qWidth, heads, past + i);
+                rope.Rotate(K + (nint)i * kvWidth, kvHeads, past + i);
+            }
             FlashAttention.Forward(b.Q.AsSpan(0, n * qWidth), keys.AsSpan(CacheRow(l, 0), (past + n) * kvWidth), values.AsSpan(CacheRow(l, 0), (past + n) * kvWidth),
                 b.A.AsSpan(0, n * qWidth), b.Lse.AsSpan(0, heads * n), shape, mask);
             Gemm.Project(team.Size, A, n, [layer.O], [(nint)X], accumulate: true);
@@ -177,31 +178,6 @@ public sealed unsafe class DecodeModel : IDisposable
         }
         b.X.AsSpan((n - 1) * c, c).CopyTo(x);
         Length += n;
-    }
-
-    /// <summary>RoPE on the q and k rows of a prefill batch; each chunk is a range of positions.</summary>
-    sealed class RotationStep(DecodeModel m) : ITeamJob
-    {
-        float* q, k;
-        int past, n;
-
-        public void Set(float* q, float* k, int past, int n)
-        {
-            this.q = q;
-            this.k = k;
-            this.past = past;
-            this.n = n;
-        }
-
-        public void Execute(int chunk, int chunks)
-        {
-            int qWidth = m.heads * m.headDim;
-            for (int i = n * chunk / chunks, end = n * (chunk + 1) / chunks; i < end; i++)
-            {
-                m.rope.Rotate(q + (nint)i * qWidth, m.heads, past + i);
-                m.rope.Rotate(k + (nint)i * m.kvWidth, m.kvHeads, past + i);
-            }
-        }
     }
 
     /// <summary>The [n, width] activations of one prefill batch (pinned), allocated at the first prefill and kept.</summary>
