@@ -20,7 +20,6 @@
 // computed into a buffer of the packing thread just before they are packed, one pass over gate and up fewer.
 
 using System.Buffers;
-using System.Runtime.Intrinsics.X86;
 
 namespace DrICL.Kernels.Cpu;
 
@@ -62,35 +61,6 @@ public static partial class Gemm
         finally
         {
             ArrayPool<float>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>
-    /// The weight rows of a column panel's next K slice, fetched into L2 a share at a time while the current slice
-    /// runs against the row panels: packing reads its rows a few lines apiece, more streams than the hardware
-    /// prefetcher follows, so without this the packing waits on memory while the FMA units idle.
-    /// </summary>
-    readonly unsafe struct NextSlice
-    {
-        readonly byte* first;
-        readonly nint rowBytes;
-        readonly int linesPerRow, lines, perStep;
-
-        public NextSlice(WeightMatrix w, int firstRow, int rows, int p0, int kc, int elementSize, int steps)
-        {
-            if (kc <= 0 || !Sse.IsSupported) return;
-            first = (w.Format == WeightFormat.Bf16 ? (byte*)w.Bf16Row(firstRow) : (byte*)w.F32Row(firstRow)) + (nint)p0 * elementSize;
-            rowBytes = (nint)w.Cols * elementSize;
-            linesPerRow = (kc * elementSize + 63) / 64 + 1;  // + 1: the slice need not start on a line
-            lines = rows * linesPerRow;
-            perStep = Ceil(lines, steps);
-        }
-
-        public void Prefetch(int step)
-        {
-            if (first == null) return;
-            for (int line = step * perStep, end = Math.Min(lines, line + perStep); line < end; line++)
-                Sse.Prefetch1(first + (line / linesPerRow) * rowBytes + (line % linesPerRow) * 64);
         }
     }
 
@@ -147,17 +117,14 @@ public static partial class Gemm
             var w = weights[i];
             int j = (panel - firstPanel[i]) * nr, cols = Math.Min(nr, w.Rows - j), ldy = w.Rows;
             float* y = (float*)outputs[i] + j, packedB = Buffers.B(slice * nr), scratch = Buffers.Scratch(mr * nr);
-            int elementSize = w.Format == WeightFormat.Bf16 ? sizeof(ushort) : sizeof(float);
             for (int p0 = 0; p0 < k; p0 += slice)
             {
                 int kc = Math.Min(slice, k - p0);
                 bool load = p0 > 0 || accumulate;
                 if (w.Format == WeightFormat.Bf16) PackTransposedBf16(w.Bf16Row(j) + p0, k, kc, cols, nr, packedB);
                 else PackTransposed(w.F32Row(j) + p0, k, kc, cols, nr, packedB);
-                var next = new NextSlice(w, j, cols, p0 + kc, Math.Min(slice, k - p0 - kc), elementSize, RowPanels);
                 for (int r = 0; r < RowPanels; r++)
                 {
-                    next.Prefetch(r);
                     int rows = Math.Min(mr, t - r * mr);
                     float* a = PackedX + (nint)r * mr * k + (nint)p0 * mr, c = y + (nint)r * mr * ldy;
                     if (rows == mr && cols == nr)
