@@ -2,6 +2,7 @@ using DrICL.Kernels.Cpu;
 using DrICL.Model;
 using DrICL.Model.Autograd;
 using DrICL.Model.Inference;
+using DrICL.Model.Safetensors;
 using NUnit.Framework;
 
 namespace DrICL.Tests.Model.Inference;
@@ -83,6 +84,39 @@ public class DecodeModelTests
         model.Truncate(0);
         Assert.That(model.Prefill(ids.AsSpan(0, n)).ToArray(), Is.EqualTo(stepped[n - 1]).Within(1e-4f), "prefill");
         Assert.That(model.Step(ids[n]).ToArray(), Is.EqualTo(stepped[n]).Within(1e-4f), "the step after it");
+    }
+
+    // The fixtures' heads are 8 or 16 wide and their cache rows short, so their steps split attention across the
+    // threads only past 1024 positions. Here heads of 64 (two sharing one kv head) split from 256 visible positions
+    // on, on the Vector512 kernels, and the steps must agree with the prefill's flash attention, with and without a
+    // window (280: the last positions see a range that starts past 0 and still splits).
+    [TestCase(null)]
+    [TestCase(280)]
+    public void StepsSplittingAttentionByPositionAgreeWithPrefill(int? window)
+    {
+        const int n = 300;
+        var config = new ModelConfig(vocabSize: 40, hiddenSize: 128, intermediateSize: 96, layers: 1, heads: 2, kvHeads: 1,
+            slidingWindow: window, tieWordEmbeddings: true, maxPositionEmbeddings: n + 1, modelType: window is null ? "llama" : "mistral");
+        string folder = Directory.CreateTempSubdirectory("dricl-decode-").FullName;
+        try
+        {
+            var rng = new Random(11);
+            var layout = new CheckpointLayout(config);
+            SafetensorsWriter.Write(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName), layout.Tensors.Select(t =>
+                SafetensorsTensor.FromFloats(t.Name, t.Shape, Enumerable.Range(0, t.Shape.Aggregate(1, (a, b) => a * b))
+                    .Select(_ => t.Shape.Length == 1 ? 1f : (float)(rng.NextDouble() - 0.5) * 0.4f).ToArray(), DType.F32)));
+            File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson());
+            using var model = DecodeModel.Load(folder, WeightFormat.F32, n + 1, threads: 2);
+            var ids = Enumerable.Range(0, n + 1).Select(_ => rng.Next(config.VocabSize)).ToArray();
+            var stepped = ids.Select(id => model.Step(id).ToArray()).ToList();
+            model.Truncate(0);
+            Assert.That(model.Prefill(ids.AsSpan(0, n)).ToArray(), Is.EqualTo(stepped[n - 1]).Within(1e-4f), "prefill");
+            Assert.That(model.Step(ids[n]).ToArray(), Is.EqualTo(stepped[n]).Within(1e-4f), "the step after it");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Test]
