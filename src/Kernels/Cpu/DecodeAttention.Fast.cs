@@ -18,7 +18,6 @@
 
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -42,8 +41,8 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
         partialFloats = heads * (d + 2);
         scale = 1f / MathF.Sqrt(d);
         MaxChunks = Math.Max(1, maxChunks);
-        scores = GC.AllocateArray<float>(checked(heads * (context + 16 * MaxChunks)), pinned: true);
-        partials = GC.AllocateArray<float>(checked(partialFloats * MaxChunks), pinned: true);
+        scores = Pinned.Floats((long)heads * (context + 16 * MaxChunks));
+        partials = Pinned.Floats((long)partialFloats * MaxChunks);
     }
 
     public int MaxChunks { get; }
@@ -66,7 +65,7 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
     {
         int j0 = (int)((long)count * chunk / chunks), n = (int)((long)count * (chunk + 1) / chunks) - j0;
         int padded = (n + 15) & ~15;
-        float* s = Ptr(scores) + (nint)heads * (j0 + 16 * chunk), u = Ptr(partials) + (nint)chunk * partialFloats;
+        float* s = Pinned.Address(scores) + (nint)heads * (j0 + 16 * chunk), u = Pinned.Address(partials) + (nint)chunk * partialFloats;
         float* m = u + heads * d, l = m + heads;
         float* k = keys + (nint)j0 * kvWidth, v = values + (nint)j0 * kvWidth;
         if (Vector512.IsHardwareAccelerated && d % 16 == 0)
@@ -77,8 +76,6 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
         }
         else ChunkScalar(k, v, n, s, u, m, l);
     }
-
-    static float* Ptr(float[] pinned) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
 
     // s: [heads, padded]; rows n..padded-1 of each head are -inf.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -224,7 +221,7 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
     // o_h = Σ_c exp(m_c - M) u_c / Σ_c exp(m_c - M) l_c, M = max_c m_c.
     void Merge(int chunks, float* o)
     {
-        float* first = Ptr(partials);
+        float* first = Pinned.Address(partials);
         for (int h = 0; h < heads; h++)
         {
             float max = float.NegativeInfinity, sum = 0;

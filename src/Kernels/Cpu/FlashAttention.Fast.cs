@@ -44,8 +44,6 @@
 
 using System.Buffers;
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -156,15 +154,13 @@ public static unsafe partial class FlashAttention
         public static Scratch ForThread(int headDim) => cached is { } c && c.headDim >= headDim ? c : cached = new Scratch(headDim);
 
         // The arrays live on the pinned object heap, so these addresses stay valid while the Scratch lives.
-        public float* Scores => Pin(scores);
-        public float* Grads => Pin(grads);
-        public float* Acc => Pin(acc);
-        public float* Queries => Pin(queries);
-        public float* Max => Pin(max);
-        public float* Sum => Pin(sum);
-        public float* InverseSum => Pin(inverseSum);
-
-        static float* Pin(float[] a) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
+        public float* Scores => Pinned.Address(scores);
+        public float* Grads => Pinned.Address(grads);
+        public float* Acc => Pinned.Address(acc);
+        public float* Queries => Pinned.Address(queries);
+        public float* Max => Pinned.Address(max);
+        public float* Sum => Pinned.Address(sum);
+        public float* InverseSum => Pinned.Address(inverseSum);
     }
 
     /// <summary>One attention call: shape, mask, pinned operands, and the per-work-item tile loops.</summary>

@@ -37,7 +37,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -285,7 +284,7 @@ public static partial class Gemm
         static float* Get(ref float[]? buffer, int floats)
         {
             if (buffer == null || buffer.Length < floats + 16) buffer = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
-            var p = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+            var p = Pinned.Address(buffer);
             return (float*)(((nint)p + 63) & ~(nint)63);
         }
     }

@@ -1,6 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using DrICL.Kernels;
 using DrICL.Kernels.Cpu;
 
@@ -63,13 +61,13 @@ public sealed unsafe class DecodeModel : IDisposable
         team = new ThreadTeam(threads);
         rope = new RotaryTable(inverseFrequencies, context);
 
-        x = Pinned(c); xb = Pinned(c); xb2 = Pinned(c);
-        q = Pinned(heads * headDim); att = Pinned(heads * headDim); k = Pinned(kvWidth); v = Pinned(kvWidth);
-        gate = Pinned(f); up = Pinned(f); act = Pinned(f);
-        logits = Pinned(cfg.VocabSize);
-        pairs = Pinned(Math.Max(Math.Max(c, f), heads * headDim));
-        keys = Pinned((long)cfg.Layers * context * kvWidth);
-        values = Pinned((long)cfg.Layers * context * kvWidth);
+        x = Pinned.Floats(c); xb = Pinned.Floats(c); xb2 = Pinned.Floats(c);
+        q = Pinned.Floats(heads * headDim); att = Pinned.Floats(heads * headDim); k = Pinned.Floats(kvWidth); v = Pinned.Floats(kvWidth);
+        gate = Pinned.Floats(f); up = Pinned.Floats(f); act = Pinned.Floats(f);
+        logits = Pinned.Floats(cfg.VocabSize);
+        pairs = Pinned.Floats(Math.Max(Math.Max(c, f), heads * headDim));
+        keys = Pinned.Floats((long)cfg.Layers * context * kvWidth);
+        values = Pinned.Floats((long)cfg.Layers * context * kvWidth);
 
         qkv = new FusedMatVec[cfg.Layers]; output = new FusedMatVec[cfg.Layers];
         gateUp = new FusedMatVec[cfg.Layers]; down = new FusedMatVec[cfg.Layers];
@@ -92,9 +90,8 @@ public sealed unsafe class DecodeModel : IDisposable
         return new DecodeModel(weights, context, weights.Config.Rope.Inverse, threads);
     }
 
-    static float[] Pinned(long n) => GC.AllocateArray<float>(checked((int)n), pinned: true);
-    static float* Ptr(float[] pinned) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
-    static nint Addr(float[] pinned) => (nint)Ptr(pinned);
+    static float* Ptr(float[] pinned) => Pinned.Address(pinned);
+    static nint Addr(float[] pinned) => (nint)Pinned.Address(pinned);
 
     /// <summary>The logits of the last position run (valid until the next Step or Prefill).</summary>
     public ReadOnlySpan<float> Logits => logits;
@@ -183,8 +180,8 @@ public sealed unsafe class DecodeModel : IDisposable
     /// <summary>The [n, width] activations of one prefill batch (pinned), allocated at the first prefill and kept.</summary>
     sealed class PrefillBuffers(int n, int c, int qWidth, int f, int heads)
     {
-        public readonly float[] X = Pinned(n * c), XN = Pinned(n * c), Q = Pinned(n * qWidth), A = Pinned(n * qWidth),
-            G = Pinned(n * f), U = Pinned(n * f), Rstd = Pinned(n), Lse = Pinned(heads * n);
+        public readonly float[] X = Pinned.Floats(n * c), XN = Pinned.Floats(n * c), Q = Pinned.Floats(n * qWidth), A = Pinned.Floats(n * qWidth),
+            G = Pinned.Floats(n * f), U = Pinned.Floats(n * f), Rstd = Pinned.Floats(n), Lse = Pinned.Floats(heads * n);
     }
 
     ReadOnlySpan<float> Finish()

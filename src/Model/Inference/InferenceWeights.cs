@@ -77,7 +77,7 @@ public sealed unsafe class InferenceWeights : IDisposable
     void* Pin<T>(T[] values) where T : unmanaged
     {
         pinned.Add(values);
-        return System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(values));
+        return Pinned.Address(values);
     }
 
     public void Dispose() => checkpoint.Dispose();
