@@ -40,6 +40,7 @@ public static partial class SwiGlu
     public static unsafe void ForwardSerial(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> h)
     {
         int n = h.Length, i = 0;
+        Work.Need(gate.Length, n, nameof(gate)); Work.Need(up.Length, n, nameof(up));  // the vector loop reads through pointers
         if (Vector512.IsHardwareAccelerated)
             fixed (float* pg = gate, pu = up, ph = h)
                 for (; i + 16 <= n; i += 16)

@@ -175,6 +175,14 @@ public class ElementwiseKernelTests
         }
     }
 
+    [Test]
+    public void SwiGluForwardSerialRefusesInputsShorterThanItsOutput()
+    {
+        var h = new float[32];
+        Assert.Throws<ArgumentException>(() => SwiGlu.ForwardSerial(new float[32], new float[31], h));
+        Assert.Throws<ArgumentException>(() => SwiGlu.ForwardSerial(new float[16], new float[32], h));
+    }
+
     // Many repeated ids, so the backward's scatter-add collides whenever it could race.
     [TestCase(1, 1, 1)]
     [TestCase(7, 5, 33)]
