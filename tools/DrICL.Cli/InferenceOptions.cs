@@ -15,7 +15,7 @@ public sealed class InferenceOptions
     readonly Option<int> topK = BoundedOption.Create("--top-k", 0, 0, int.MaxValue, "sample among the k likeliest tokens; 0 = all");
     readonly Option<float> topP = BoundedOption.Create("--top-p", 0.95f, 0f, 1f, "sample from the smallest set of likeliest tokens holding this probability", minExclusive: true);
     readonly Option<ulong> seed = new("--seed") { DefaultValueFactory = _ => 0UL, Description = "sampling seed" };
-    readonly Option<string> dtype = BoundedOption.OneOf("--dtype", "bf16", ["bf16", "f32"], "linear weights in memory on the cpu: bf16 (memory-mapped when the file is bf16) or f32");
+    readonly Option<string> dtype = BoundedOption.OneOf("--dtype", "bf16", ["bf16", "f32"], "linear weights and KV cache in memory on the cpu: bf16 (weights memory-mapped when the file is bf16) or f32");
     readonly Option<int?> context = BoundedOption.Optional("--context", 1, int.MaxValue, "positions of the KV cache (default: max_position_embeddings, at most 4096)");
     readonly Option<int> threads = BoundedOption.Create("--threads", Environment.ProcessorCount, 1, int.MaxValue, "cpu threads for decoding");
 

@@ -1,5 +1,5 @@
 // Attention of one new position over the KV cache for all query heads at once (flash-decoding). The cache
-// holds one row of kvHeads*D floats per position; a head reading only its D floats of every row would walk
+// holds one row of kvHeads*D values per position, float32 or bfloat16; a head reading only its D floats of every row would walk
 // the cache in kvHeads interleaved strided streams, once per query head. So the work is split by position
 // instead: each chunk is a range of consecutive rows, read once and contiguously for every head, first the
 // key rows, then the value rows. Chunks are claimed across the ThreadTeam.
@@ -15,6 +15,9 @@
 // log-sum-exp rule:  M = max_c m_c,   o = Σ_c exp(m_c - M) u_c / Σ_c exp(m_c - M) l_c.
 // With one chunk the merge is the division by l. Head dimensions that are not a multiple of 16 (or no
 // Vector512) run the same chunks and merge with scalar loops.
+// A bf16 cache is read by the same loops, specialized for its row type (ICacheRow): sixteen bf16 values are
+// widened as they are loaded (zero-extended to 32 bits, shifted into the upper half), so a step reads half
+// the bytes and the arithmetic stays float32.
 
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
@@ -28,7 +31,9 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
     readonly int heads, group, d, kvWidth, partialFloats;
     readonly float scale;
     readonly float[] scores, partials;  // pinned: chunk c's scores [heads, padded length]; its partial [heads*D] u, [heads] m, [heads] l
-    float* q, keys, values;
+    float* q;
+    byte* keys, values;  // count rows of kvWidth elements, float32 or (bf16) bfloat16
+    bool bf16;
     int count;
 
     /// <summary>Scratch for up to maxChunks chunks over up to context positions.</summary>
@@ -51,40 +56,77 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
     /// o = attention of q over count cached positions, split into chunks (at most MaxChunks and count) across the team.
     /// q, o: [heads*D]; keys, values: count rows of [kvHeads*D], contiguous.
     /// </summary>
-    public void Run(ThreadTeam team, int chunks, float* q, float* keys, float* values, int count, float* o)
+    public void Run(ThreadTeam team, int chunks, float* q, float* keys, float* values, int count, float* o) =>
+        Run(team, chunks, q, (byte*)keys, (byte*)values, bf16: false, count, o);
+
+    /// <summary>The same over a bfloat16 cache: keys, values: count rows of [kvHeads*D] bf16 values.</summary>
+    public void Run(ThreadTeam team, int chunks, float* q, ushort* keys, ushort* values, int count, float* o) =>
+        Run(team, chunks, q, (byte*)keys, (byte*)values, bf16: true, count, o);
+
+    void Run(ThreadTeam team, int chunks, float* q, byte* keys, byte* values, bool bf16, int count, float* o)
     {
         if (chunks < 1 || chunks > MaxChunks) throw new ArgumentOutOfRangeException(nameof(chunks), $"{chunks} chunks, not in 1..{MaxChunks}");
         if (count < 1 || (long)heads * (count + 16L * chunks) > scores.Length) throw new ArgumentOutOfRangeException(nameof(count), $"{count} positions do not fit the scratch");
         chunks = Math.Min(chunks, count);
-        this.q = q; this.keys = keys; this.values = values; this.count = count;
+        this.q = q; this.keys = keys; this.values = values; this.bf16 = bf16; this.count = count;
         team.Run(this, chunks);
         Merge(chunks, o);
     }
 
     public void Execute(int chunk, int chunks)
     {
+        if (bf16) Chunk<Bf16Row>(chunk, chunks);
+        else Chunk<F32Row>(chunk, chunks);
+    }
+
+    void Chunk<TRow>(int chunk, int chunks) where TRow : ICacheRow
+    {
         int j0 = (int)((long)count * chunk / chunks), n = (int)((long)count * (chunk + 1) / chunks) - j0;
         int padded = (n + 15) & ~15;
         float* s = Pinned.Address(scores) + (nint)heads * (j0 + 16 * chunk), u = Pinned.Address(partials) + (nint)chunk * partialFloats;
         float* m = u + heads * d, l = m + heads;
-        float* k = keys + (nint)j0 * kvWidth, v = values + (nint)j0 * kvWidth;
+        nint rowBytes = (nint)kvWidth * TRow.Bytes;
+        byte* k = keys + j0 * rowBytes, v = values + j0 * rowBytes;
         if (Vector512.IsHardwareAccelerated && d % 16 == 0)
         {
-            Scores(k, n, s, padded);
+            Scores<TRow>(k, n, s, padded);
             Softmax(s, padded, m, l);
-            WeightedSum(s, padded, v, n, u);
+            WeightedSum<TRow>(s, padded, v, n, u);
         }
-        else ChunkScalar(k, v, n, s, u, m, l);
+        else ChunkScalar<TRow>(k, v, n, s, u, m, l);
+    }
+
+    /// <summary>How a cache row is stored: Load16 gives elements c..c+15 of a row as float32, Load one element.</summary>
+    interface ICacheRow
+    {
+        static abstract int Bytes { get; }
+        static abstract Vector512<float> Load16(byte* row, int c);
+        static abstract float Load(byte* row, int c);
+    }
+
+    readonly struct F32Row : ICacheRow
+    {
+        public static int Bytes => 4;
+        public static Vector512<float> Load16(byte* row, int c) => Vector512.Load((float*)row + c);
+        public static float Load(byte* row, int c) => ((float*)row)[c];
+    }
+
+    readonly struct Bf16Row : ICacheRow
+    {
+        public static int Bytes => 2;
+        public static Vector512<float> Load16(byte* row, int c) => (Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)row + c)) << 16).AsSingle();
+        public static float Load(byte* row, int c) => Bf16.ToFloat(((ushort*)row)[c]);
     }
 
     // s: [heads, padded]; rows n..padded-1 of each head are -inf.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Scores(float* k, int n, float* s, int padded)
+    void Scores<TRow>(byte* k, int n, float* s, int padded) where TRow : ICacheRow
     {
+        nint rowBytes = (nint)kvWidth * TRow.Bytes;
         int j = 0;
         for (; j + 4 <= n; j += 4)
         {
-            float* k0 = k + (nint)j * kvWidth, k1 = k0 + kvWidth, k2 = k1 + kvWidth, k3 = k2 + kvWidth;
+            byte* k0 = k + j * rowBytes, k1 = k0 + rowBytes, k2 = k1 + rowBytes, k3 = k2 + rowBytes;
             for (int h = 0; h < heads; h++)
             {
                 float* qh = q + h * d;
@@ -93,22 +135,23 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
                 for (int c = 0; c < d; c += 16)
                 {
                     var qv = Vector512.Load(qh + c);
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(k0 + offset + c), qv, a0);
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(k1 + offset + c), qv, a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(k2 + offset + c), qv, a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(k3 + offset + c), qv, a3);
+                    a0 = Vector512.FusedMultiplyAdd(TRow.Load16(k0, offset + c), qv, a0);
+                    a1 = Vector512.FusedMultiplyAdd(TRow.Load16(k1, offset + c), qv, a1);
+                    a2 = Vector512.FusedMultiplyAdd(TRow.Load16(k2, offset + c), qv, a2);
+                    a3 = Vector512.FusedMultiplyAdd(TRow.Load16(k3, offset + c), qv, a3);
                 }
                 (Sum4(a0, a1, a2, a3) * scale).Store(s + (nint)h * padded + j);
             }
         }
         for (; j < n; j++)
         {
-            float* kj = k + (nint)j * kvWidth;
+            byte* kj = k + j * rowBytes;
             for (int h = 0; h < heads; h++)
             {
-                float* qh = q + h * d, kh = kj + h / group * d;
+                float* qh = q + h * d;
+                int offset = h / group * d;
                 Vector512<float> a = default;
-                for (int c = 0; c < d; c += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(kh + c), Vector512.Load(qh + c), a);
+                for (int c = 0; c < d; c += 16) a = Vector512.FusedMultiplyAdd(TRow.Load16(kj, offset + c), Vector512.Load(qh + c), a);
                 s[(nint)h * padded + j] = Vector512.Sum(a) * scale;
             }
         }
@@ -155,13 +198,14 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
 
     // u_h = Σ_j p_hj v_j over the chunk's n rows, u: [heads*D].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void WeightedSum(float* p, int padded, float* v, int n, float* u)
+    void WeightedSum<TRow>(float* p, int padded, byte* v, int n, float* u) where TRow : ICacheRow
     {
+        nint rowBytes = (nint)kvWidth * TRow.Bytes;
         new Span<float>(u, heads * d).Clear();
         int j = 0;
         for (; j + 4 <= n; j += 4)
         {
-            float* v0 = v + (nint)j * kvWidth, v1 = v0 + kvWidth, v2 = v1 + kvWidth, v3 = v2 + kvWidth;
+            byte* v0 = v + j * rowBytes, v1 = v0 + rowBytes, v2 = v1 + rowBytes, v3 = v2 + rowBytes;
             for (int h = 0; h < heads; h++)
             {
                 float* ph = p + (nint)h * padded + j, uh = u + h * d;
@@ -170,30 +214,32 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
                 for (int c = 0; c < d; c += 16)
                 {
                     var a = Vector512.Load(uh + c);
-                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v0 + offset + c), p0, a);
-                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v1 + offset + c), p1, a);
-                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v2 + offset + c), p2, a);
-                    a = Vector512.FusedMultiplyAdd(Vector512.Load(v3 + offset + c), p3, a);
+                    a = Vector512.FusedMultiplyAdd(TRow.Load16(v0, offset + c), p0, a);
+                    a = Vector512.FusedMultiplyAdd(TRow.Load16(v1, offset + c), p1, a);
+                    a = Vector512.FusedMultiplyAdd(TRow.Load16(v2, offset + c), p2, a);
+                    a = Vector512.FusedMultiplyAdd(TRow.Load16(v3, offset + c), p3, a);
                     a.Store(uh + c);
                 }
             }
         }
         for (; j < n; j++)
         {
-            float* vj = v + (nint)j * kvWidth;
+            byte* vj = v + j * rowBytes;
             for (int h = 0; h < heads; h++)
             {
-                float* uh = u + h * d, vh = vj + h / group * d;
+                float* uh = u + h * d;
+                int offset = h / group * d;
                 var pj = Vector512.Create(p[(nint)h * padded + j]);
                 for (int c = 0; c < d; c += 16)
-                    Vector512.FusedMultiplyAdd(Vector512.Load(vh + c), pj, Vector512.Load(uh + c)).Store(uh + c);
+                    Vector512.FusedMultiplyAdd(TRow.Load16(vj, offset + c), pj, Vector512.Load(uh + c)).Store(uh + c);
             }
         }
     }
 
     // The same chunk partials one float at a time; s: [heads, n].
-    void ChunkScalar(float* k, float* v, int n, float* s, float* u, float* m, float* l)
+    void ChunkScalar<TRow>(byte* k, byte* v, int n, float* s, float* u, float* m, float* l) where TRow : ICacheRow
     {
+        nint rowBytes = (nint)kvWidth * TRow.Bytes;
         for (int h = 0; h < heads; h++)
         {
             float* qh = q + h * d, sh = s + (nint)h * n, uh = u + h * d;
@@ -202,7 +248,7 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
             for (int j = 0; j < n; j++)
             {
                 float dot = 0;
-                for (int c = 0; c < d; c++) dot += qh[c] * k[(nint)j * kvWidth + offset + c];
+                for (int c = 0; c < d; c++) dot += qh[c] * TRow.Load(k + j * rowBytes, offset + c);
                 sh[j] = dot * scale;
                 max = MathF.Max(max, sh[j]);
             }
@@ -211,7 +257,7 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
             {
                 float p = MathF.Exp(sh[j] - max);
                 sum += p;
-                for (int c = 0; c < d; c++) uh[c] += p * v[(nint)j * kvWidth + offset + c];
+                for (int c = 0; c < d; c++) uh[c] += p * TRow.Load(v + j * rowBytes, offset + c);
             }
             m[h] = max;
             l[h] = sum;

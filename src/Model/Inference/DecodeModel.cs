@@ -10,7 +10,7 @@ namespace DrICL.Model.Inference;
 ///
 ///   x = embed[token]
 ///   per layer:  q,k,v = Wq|Wk|Wv · rmsnorm(x)           one fused matvec (rows split across the team)
-///               rope(q, k); cache[pos] = k, v
+///               rope(q, k); cache[pos] = k, v            (rounded to bf16 with bf16 weights: DecodeCache)
 ///               x += Wo · attention(q, cache[..pos])     positions split across the team
 ///               g,u = Wg|Wu · rmsnorm(x)                  one fused matvec
 ///               x += Wd · (silu(g) * u)
@@ -19,7 +19,7 @@ namespace DrICL.Model.Inference;
 /// Prefill runs a prompt through the same layers as [T, C] matrices on the GEMM (Gemm.Project, q|k|v and
 /// gate|up each one parallel step) and flash-attention kernels, reading each weight once for T tokens instead
 /// of T times, then produces the last position's logits. Long prompts go in batches of PrefillChunk positions,
-/// each attending to the cache the earlier ones filled.
+/// each attending to the cache the earlier ones filled (a bf16 cache widened to float32 for the attention).
 /// </summary>
 public sealed unsafe class DecodeModel : IDisposable
 {
@@ -28,7 +28,9 @@ public sealed unsafe class DecodeModel : IDisposable
     readonly RotaryTable rope;
     readonly int c, f, heads, kvHeads, headDim, kvWidth, window;
     readonly float eps;
-    readonly float[] x, xb, q, k, v, att, xb2, gate, up, act, logits, pairs, keys, values;  // all pinned
+    readonly float[] x, xb, q, k, v, att, xb2, gate, up, act, logits, pairs;  // all pinned
+    readonly DecodeCache cache;
+    float[]? wideKeys, wideValues;  // pinned, [Context, kvWidth]: a bf16 cache's rows as float32 for the prefill's attention
     readonly FusedMatVec[] qkv, output, gateUp, down;
     readonly FusedMatVec lmHead;
     readonly DecodeAttention attention;
@@ -66,8 +68,7 @@ public sealed unsafe class DecodeModel : IDisposable
         gate = Pinned.Floats(f); up = Pinned.Floats(f); act = Pinned.Floats(f);
         logits = Pinned.Floats(cfg.VocabSize);
         pairs = Pinned.Floats(Math.Max(Math.Max(c, f), heads * headDim));
-        keys = Pinned.Floats((long)cfg.Layers * context * kvWidth);
-        values = Pinned.Floats((long)cfg.Layers * context * kvWidth);
+        cache = new DecodeCache(cfg.Layers, context, kvWidth, weights.Format);
 
         qkv = new FusedMatVec[cfg.Layers]; output = new FusedMatVec[cfg.Layers];
         gateUp = new FusedMatVec[cfg.Layers]; down = new FusedMatVec[cfg.Layers];
@@ -117,8 +118,7 @@ public sealed unsafe class DecodeModel : IDisposable
             qkv[l].Run(team);
             rope.Rotate(Ptr(q), heads, pos);
             rope.Rotate(Ptr(k), kvHeads, pos);
-            k.CopyTo(keys.AsSpan(CacheRow(l, pos), kvWidth));
-            v.CopyTo(values.AsSpan(CacheRow(l, pos), kvWidth));
+            cache.Write(l, pos, 1, Ptr(k), Ptr(v));
             Attend(l, pos);
             output[l].Run(team);
             TensorPrimitives.Add(x, xb2, x);
@@ -145,9 +145,10 @@ public sealed unsafe class DecodeModel : IDisposable
         return Finish();
     }
 
-    // The layers over n positions as [n, C] matrices. K and V are projected straight into the cache rows of
-    // their positions, the attention output and MLP projections add into the residual stream X as they store,
-    // and the down projection applies SwiGLU to gate and up as it packs them.
+    // The layers over n positions as [n, C] matrices. K and V are projected straight into the rows of their
+    // positions: of a float32 cache itself, or of the float32 copy of a bf16 cache, whose rows are then rounded
+    // into the cache and widened back with the earlier ones. The attention output and MLP projections add into
+    // the residual stream X as they store, and the down projection applies SwiGLU to gate and up as it packs them.
     void RunBatch(ReadOnlySpan<int> tokens, PrefillBuffers b)
     {
         int n = tokens.Length, past = Length, qWidth = heads * headDim;
@@ -155,10 +156,18 @@ public sealed unsafe class DecodeModel : IDisposable
         for (int i = 0; i < n; i++) w.Embedding.ReadRow(tokens[i], b.X.AsSpan(i * c, c));
         var shape = new AttentionShape(1, n, past + n, heads, kvHeads, headDim, past);
         var mask = new AttentionMask(window);
+        bool wide = cache.Format == WeightFormat.Bf16;
+        if (wide)
+        {
+            wideKeys ??= Pinned.Floats((long)Context * kvWidth);
+            wideValues ??= Pinned.Floats((long)Context * kvWidth);
+        }
+        int visible = (past + n) * kvWidth;
         for (int l = 0; l < w.Layers.Length; l++)
         {
             var layer = w.Layers[l];
-            float* K = Ptr(keys) + CacheRow(l, past), V = Ptr(values) + CacheRow(l, past);
+            float* keys = wide ? Ptr(wideKeys!) : cache.Keys(l), values = wide ? Ptr(wideValues!) : cache.Values(l);  // positions 0..past+n-1
+            float* K = keys + (nint)past * kvWidth, V = values + (nint)past * kvWidth;
             RmsNorm.Forward(b.X.AsSpan(0, n * c), layer.InputNorm, b.XN.AsSpan(0, n * c), b.Rstd.AsSpan(0, n), n, c, eps);
             Gemm.Project(team.Size, XN, n, [layer.Q, layer.K, layer.V], [(nint)Q, (nint)K, (nint)V]);
             for (int i = 0; i < n; i++)
@@ -166,7 +175,12 @@ public sealed unsafe class DecodeModel : IDisposable
                 rope.Rotate(Q + (nint)i * qWidth, heads, past + i);
                 rope.Rotate(K + (nint)i * kvWidth, kvHeads, past + i);
             }
-            FlashAttention.Forward(b.Q.AsSpan(0, n * qWidth), keys.AsSpan(CacheRow(l, 0), (past + n) * kvWidth), values.AsSpan(CacheRow(l, 0), (past + n) * kvWidth),
+            if (wide)
+            {
+                cache.Write(l, past, n, K, V);
+                cache.Widen(l, past + n, keys, values);
+            }
+            FlashAttention.Forward(b.Q.AsSpan(0, n * qWidth), new ReadOnlySpan<float>(keys, visible), new ReadOnlySpan<float>(values, visible),
                 b.A.AsSpan(0, n * qWidth), b.Lse.AsSpan(0, heads * n), shape, mask);
             Gemm.Project(team.Size, A, n, [layer.O], [(nint)X], accumulate: true);
             RmsNorm.Forward(b.X.AsSpan(0, n * c), layer.PostNorm, b.XN.AsSpan(0, n * c), b.Rstd.AsSpan(0, n), n, c, eps);
@@ -191,8 +205,6 @@ public sealed unsafe class DecodeModel : IDisposable
         return logits;
     }
 
-    int CacheRow(int layer, int pos) => (layer * Context + pos) * kvWidth;
-
     void CheckRoom(int n)
     {
         if (Length + n > Context) throw new InvalidOperationException($"{Length} + {n} positions do not fit the context of {Context}");
@@ -216,7 +228,7 @@ public sealed unsafe class DecodeModel : IDisposable
     {
         int first = window > 0 ? Math.Max(0, pos - window + 1) : 0, count = pos - first + 1;
         int chunks = count * kvWidth >= AttentionFloatsToSplit ? attention.MaxChunks : 1;
-        attention.Run(team, chunks, Ptr(q), Ptr(keys) + CacheRow(layer, first), Ptr(values) + CacheRow(layer, first), count, Ptr(att));
+        cache.Attend(attention, team, chunks, layer, first, count, Ptr(q), Ptr(att));
     }
 
     public void Dispose()

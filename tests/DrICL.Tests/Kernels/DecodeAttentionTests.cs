@@ -11,24 +11,35 @@ public class DecodeAttentionTests
         return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
     }
 
-    // Every query head of the chunked kernel against HeadReference over all count positions of its kv head.
-    static unsafe void AssertMatchesReference(int d, int heads, int kvHeads, int count, int chunks, int threads, float scale)
+    // Every query head of the chunked kernel against HeadReference over all count positions of its kv head. With
+    // bf16, the kernel reads a bf16 copy of the cache and the reference its values widened back to float32.
+    static unsafe void AssertMatchesReference(int d, int heads, int kvHeads, int count, int chunks, int threads, float scale, bool bf16 = false)
     {
         int kvWidth = kvHeads * d;
         var q = Random(heads * d, 1, scale);
         var keys = Random(count * kvWidth, 2, scale);
         var values = Random(count * kvWidth, 3);
+        ushort[] keys16 = new ushort[keys.Length], values16 = new ushort[values.Length];
+        if (bf16)
+        {
+            Bf16.FromFloats(keys, keys16);
+            Bf16.FromFloats(values, values16);
+            Bf16.ToFloats(keys16, keys);
+            Bf16.ToFloats(values16, values);
+        }
         float[] expected = new float[heads * d], actual = new float[heads * d], scores = new float[count];
         using var team = new ThreadTeam(threads);
         var attention = new DecodeAttention(heads, kvHeads, d, count, chunks);
         fixed (float* pq = q, pk = keys, pv = values, ps = scores, pe = expected, pa = actual)
+        fixed (ushort* pk16 = keys16, pv16 = values16)
         {
             for (int h = 0; h < heads; h++)
             {
                 int offset = h / (heads / kvHeads) * d;
                 DecodeAttention.HeadReference(pq + h * d, pk + offset, pv + offset, kvWidth, count, d, ps, pe + h * d);
             }
-            attention.Run(team, chunks, pq, pk, pv, count, pa);
+            if (bf16) attention.Run(team, chunks, pq, pk16, pv16, count, pa);
+            else attention.Run(team, chunks, pq, pk, pv, count, pa);
         }
         Assert.That(expected.All(float.IsFinite), "reference");
         Assert.That(actual, Is.EqualTo(expected).Within(1e-5f));
@@ -49,6 +60,15 @@ public class DecodeAttentionTests
     [TestCase(40, 4, 2, 33, 3, 2)]
     public void MatchesTheReference(int d, int heads, int kvHeads, int count, int chunks, int threads) =>
         AssertMatchesReference(d, heads, kvHeads, count, chunks, threads, 1);
+
+    // A bf16 cache, widened as it is read: on the 16-wide path (one chunk and several, GQA) and the scalar fallback.
+    [TestCase(16, 4, 2, 37, 3, 2)]
+    [TestCase(48, 6, 6, 129, 2, 2)]
+    [TestCase(64, 12, 4, 300, 7, 2)]
+    [TestCase(128, 8, 2, 301, 3, 2)]
+    [TestCase(40, 4, 2, 33, 3, 2)]
+    public void MatchesTheReferenceOnABf16Cache(int d, int heads, int kvHeads, int count, int chunks, int threads) =>
+        AssertMatchesReference(d, heads, kvHeads, count, chunks, threads, 1, bf16: true);
 
     // More chunks than positions: the kernel runs one chunk per position.
     [Test]
