@@ -43,6 +43,30 @@ public static class Bf16
         for (; i < source.Length; i++) destination[i] = FromFloat(source[i]);
     }
 
+    /// <summary>
+    /// Rounds values to bf16 into destination, as FromFloats does, and replaces each value by its rounded value widened
+    /// back (what the destination now holds), in one pass.
+    /// </summary>
+    public static void RoundTo(Span<float> values, Span<ushort> destination)
+    {
+        if (destination.Length < values.Length) throw new ArgumentException($"{destination.Length} bf16 slots for {values.Length} floats");
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 32 <= values.Length; i += 32)
+            {
+                var lo = Round(Vector512.Create(values.Slice(i, 16)));
+                var hi = Round(Vector512.Create(values.Slice(i + 16, 16)));
+                Vector512.Narrow(lo, hi).CopyTo(destination.Slice(i, 32));
+                (lo << 16).AsSingle().CopyTo(values.Slice(i, 16));
+                (hi << 16).AsSingle().CopyTo(values.Slice(i + 16, 16));
+            }
+        for (; i < values.Length; i++)
+        {
+            destination[i] = FromFloat(values[i]);
+            values[i] = ToFloat(destination[i]);
+        }
+    }
+
     // FromFloat on sixteen lanes, each bf16 in the low half of its lane.
     static Vector512<uint> Round(Vector512<float> f)
     {

@@ -6,8 +6,8 @@ namespace DrICL.Model.Inference;
 /// The KV cache of a DecodeModel: per layer, Context rows of kvHeads*D keys and as many rows of values, float32 or
 /// bfloat16. A bf16 cache (the one bf16 weights get) halves the memory and the bytes each decode step's attention
 /// reads: a 7B model without GQA (32 layers, rows of 4096) holds 2.1 GB at 4096 positions instead of 4.3. Rows are
-/// rounded to bf16 as they are written, and a prefill attends over them widened back (Widen), so a prompt run as
-/// one prefill and the same prompt run as steps see the same keys and values.
+/// rounded to bf16 as they are written, and a prefill attends over the rounded values (the earlier rows widened
+/// back by Widen), so a prompt run as one prefill and the same prompt run as steps see the same keys and values.
 /// </summary>
 public sealed unsafe class DecodeCache
 {
@@ -41,7 +41,10 @@ public sealed unsafe class DecodeCache
     /// <summary>Float32 cache only: the values of a layer from position 0.</summary>
     public float* Values(int layer) => Pinned.Address(values32 ?? throw new InvalidOperationException("a bf16 cache has no float32 rows")) + Row(layer, 0);
 
-    /// <summary>Stores count rows of keys and values (k, v: [count, width]) at positions pos.. of a layer, rounded to bf16 in a bf16 cache.</summary>
+    /// <summary>
+    /// Stores count rows of keys and values (k, v: [count, width]) at positions pos.. of a layer. A bf16 cache rounds
+    /// them, and k and v are left holding the rounded values.
+    /// </summary>
     public void Write(int layer, int pos, int count, float* k, float* v)
     {
         int n = count * width;
@@ -52,8 +55,8 @@ public sealed unsafe class DecodeCache
         }
         else
         {
-            Bf16.FromFloats(new ReadOnlySpan<float>(k, n), keys16.AsSpan((int)Row(layer, pos), n));
-            Bf16.FromFloats(new ReadOnlySpan<float>(v, n), values16.AsSpan((int)Row(layer, pos), n));
+            Bf16.RoundTo(new Span<float>(k, n), keys16.AsSpan((int)Row(layer, pos), n));
+            Bf16.RoundTo(new Span<float>(v, n), values16.AsSpan((int)Row(layer, pos), n));
         }
     }
 

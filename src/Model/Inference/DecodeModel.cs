@@ -146,8 +146,8 @@ public sealed unsafe class DecodeModel : IDisposable
     }
 
     // The layers over n positions as [n, C] matrices. K and V are projected straight into the rows of their
-    // positions: of a float32 cache itself, or of the float32 copy of a bf16 cache, whose rows are then rounded
-    // into the cache and widened back with the earlier ones. The attention output and MLP projections add into
+    // positions: of a float32 cache itself, or of the float32 copy of a bf16 cache, where they are rounded as they
+    // are written to the cache, and the earlier positions' rows are widened from it. The attention output and MLP projections add into
     // the residual stream X as they store, and the down projection applies SwiGLU to gate and up as it packs them.
     void RunBatch(ReadOnlySpan<int> tokens, PrefillBuffers b)
     {
@@ -178,7 +178,7 @@ public sealed unsafe class DecodeModel : IDisposable
             if (wide)
             {
                 cache.Write(l, past, n, K, V);
-                cache.Widen(l, past + n, keys, values);
+                cache.Widen(l, past, keys, values);
             }
             FlashAttention.Forward(b.Q.AsSpan(0, n * qWidth), new ReadOnlySpan<float>(keys, visible), new ReadOnlySpan<float>(values, visible),
                 b.A.AsSpan(0, n * qWidth), b.Lse.AsSpan(0, heads * n), shape, mask);
