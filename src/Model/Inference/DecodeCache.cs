@@ -11,35 +11,37 @@ namespace DrICL.Model.Inference;
 /// </summary>
 public sealed unsafe class DecodeCache
 {
-    readonly float[]? keys32, values32;   // pinned; float32 cache
-    readonly ushort[]? keys16, values16;  // pinned; bf16 cache
-    readonly int context, width;
+    // One pinned array per layer, so a cache may exceed the 2^31 elements of one array (a Llama 3 8B at 131072 positions holds 4.3 G).
+    readonly float[][]? keys32, values32;   // float32 cache
+    readonly ushort[][]? keys16, values16;  // bf16 cache
+    readonly int width;
 
     public WeightFormat Format { get; }
 
     public DecodeCache(int layers, int context, int width, WeightFormat format)
     {
-        (this.context, this.width, Format) = (context, width, format);
-        long n = (long)layers * context * width;
+        if ((long)context * width > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(context), $"a KV cache of {context} positions of {width} values does not fit one array per layer: at most {Array.MaxLength / width} positions");
+        (this.width, Format) = (width, format);
         if (format == WeightFormat.F32)
         {
-            keys32 = Pinned.Floats(n);
-            values32 = Pinned.Floats(n);
+            keys32 = Layers(layers, () => Pinned.Floats((long)context * width));
+            values32 = Layers(layers, () => Pinned.Floats((long)context * width));
         }
         else
         {
-            keys16 = GC.AllocateArray<ushort>(checked((int)n), pinned: true);
-            values16 = GC.AllocateArray<ushort>(checked((int)n), pinned: true);
+            keys16 = Layers(layers, () => GC.AllocateArray<ushort>(context * width, pinned: true));
+            values16 = Layers(layers, () => GC.AllocateArray<ushort>(context * width, pinned: true));
         }
     }
 
-    nint Row(int layer, int pos) => ((nint)layer * context + pos) * width;
+    static T[][] Layers<T>(int layers, Func<T[]> allocate) => Enumerable.Range(0, layers).Select(_ => allocate()).ToArray();
 
     /// <summary>Float32 cache only: the keys of a layer from position 0, where a prefill projects its rows in place.</summary>
-    public float* Keys(int layer) => Pinned.Address(keys32 ?? throw new InvalidOperationException("a bf16 cache has no float32 rows")) + Row(layer, 0);
+    public float* Keys(int layer) => Pinned.Address((keys32 ?? throw new InvalidOperationException("a bf16 cache has no float32 rows"))[layer]);
 
     /// <summary>Float32 cache only: the values of a layer from position 0.</summary>
-    public float* Values(int layer) => Pinned.Address(values32 ?? throw new InvalidOperationException("a bf16 cache has no float32 rows")) + Row(layer, 0);
+    public float* Values(int layer) => Pinned.Address((values32 ?? throw new InvalidOperationException("a bf16 cache has no float32 rows"))[layer]);
 
     /// <summary>
     /// Stores count rows of keys and values (k, v: [count, width]) at positions pos.. of a layer. A bf16 cache rounds
@@ -50,13 +52,13 @@ public sealed unsafe class DecodeCache
         int n = count * width;
         if (Format == WeightFormat.F32)
         {
-            new ReadOnlySpan<float>(k, n).CopyTo(new Span<float>(Keys(layer) + Row(0, pos), n));
-            new ReadOnlySpan<float>(v, n).CopyTo(new Span<float>(Values(layer) + Row(0, pos), n));
+            new ReadOnlySpan<float>(k, n).CopyTo(new Span<float>(Keys(layer) + (nint)pos * width, n));
+            new ReadOnlySpan<float>(v, n).CopyTo(new Span<float>(Values(layer) + (nint)pos * width, n));
         }
         else
         {
-            Bf16.RoundTo(new Span<float>(k, n), keys16.AsSpan((int)Row(layer, pos), n));
-            Bf16.RoundTo(new Span<float>(v, n), values16.AsSpan((int)Row(layer, pos), n));
+            Bf16.RoundTo(new Span<float>(k, n), keys16![layer].AsSpan(pos * width, n));
+            Bf16.RoundTo(new Span<float>(v, n), values16![layer].AsSpan(pos * width, n));
         }
     }
 
@@ -65,16 +67,16 @@ public sealed unsafe class DecodeCache
     {
         if (Format != WeightFormat.Bf16) throw new InvalidOperationException("a float32 cache is read in place");
         int n = count * width;
-        Bf16.ToFloats(keys16.AsSpan((int)Row(layer, 0), n), new Span<float>(k, n));
-        Bf16.ToFloats(values16.AsSpan((int)Row(layer, 0), n), new Span<float>(v, n));
+        Bf16.ToFloats(keys16![layer].AsSpan(0, n), new Span<float>(k, n));
+        Bf16.ToFloats(values16![layer].AsSpan(0, n), new Span<float>(v, n));
     }
 
     /// <summary>o = attention of q over positions first..first+count-1 of a layer, in chunks across the team (DecodeAttention.Run).</summary>
     public void Attend(DecodeAttention attention, ThreadTeam team, int chunks, int layer, int first, int count, float* q, float* o)
     {
         if (Format == WeightFormat.F32)
-            attention.Run(team, chunks, q, Keys(layer) + Row(0, first), Values(layer) + Row(0, first), count, o);
+            attention.Run(team, chunks, q, Keys(layer) + (nint)first * width, Values(layer) + (nint)first * width, count, o);
         else
-            attention.Run(team, chunks, q, Pinned.Address(keys16!) + Row(layer, first), Pinned.Address(values16!) + Row(layer, first), count, o);
+            attention.Run(team, chunks, q, Pinned.Address(keys16![layer]) + (nint)first * width, Pinned.Address(values16![layer]) + (nint)first * width, count, o);
     }
 }

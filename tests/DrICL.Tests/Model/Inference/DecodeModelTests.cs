@@ -122,6 +122,17 @@ public class DecodeModelTests
         }
     }
 
+    // One array per layer: a cache past 2^31 values in all still allocates (lazily: untouched pages cost nothing), and a
+    // context whose single layer cannot be one array is refused with a message naming the limit.
+    [Test]
+    public void KvCachesAreOneArrayPerLayer()
+    {
+        var big = new DecodeCache(layers: 5, context: 1 << 20, width: 512, WeightFormat.Bf16);
+        Assert.That(big.Format, Is.EqualTo(WeightFormat.Bf16));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new DecodeCache(layers: 1, context: 1 << 24, width: 4096, WeightFormat.F32));
+        Assert.That(e!.Message, Does.Contain("at most 524287 positions"));
+    }
+
     [Test]
     public void Bf16CheckpointsAreUsedInPlaceAndOthersConverted()
     {
