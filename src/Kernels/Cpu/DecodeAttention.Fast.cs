@@ -1,8 +1,8 @@
 // Attention of one new position over the KV cache for all query heads at once (flash-decoding). The cache
-// holds one row of kvHeads*D values per position, float32 or bfloat16; a head reading only its D floats of every row would walk
-// the cache in kvHeads interleaved strided streams, once per query head. So the work is split by position
-// instead: each chunk is a range of consecutive rows, read once and contiguously for every head, first the
-// key rows, then the value rows. Chunks are claimed across the ThreadTeam.
+// holds one row of kvHeads*D values per position (float32 or bfloat16); a head reading only its D values of
+// every row would walk the cache in kvHeads interleaved strided streams, once per query head. So the work is
+// split by position instead: each chunk is a range of consecutive rows, read once and contiguously for every
+// head, first the key rows, then the value rows. Chunks are claimed across the ThreadTeam.
 //
 // Per chunk and query head h (kv head h / (heads / kvHeads)), over the chunk's positions j:
 //   s_j = q_h · k_j / sqrt(D),   m = max_j s_j,   l = Σ_j exp(s_j - m),   u = Σ_j exp(s_j - m) v_j
