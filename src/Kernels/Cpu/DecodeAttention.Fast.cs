@@ -19,7 +19,6 @@
 // widened as they are loaded (zero-extended to 32 bits, shifted into the upper half), so a step reads half
 // the bytes and the arithmetic stays float32.
 
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -264,24 +263,40 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
         }
     }
 
-    // o_h = Σ_c exp(m_c - M) u_c / Σ_c exp(m_c - M) l_c, M = max_c m_c.
+    // o_h = Σ_c exp(m_c - M) u_c / Σ_c exp(m_c - M) l_c, M = max_c m_c. Sixteen outputs at a time, each summing its
+    // chunks in registers: a decode step runs this once per layer, and TensorPrimitives calls on D-long spans
+    // (a clear, a multiply-add per chunk, a scale, per head) took 1.5 µs of it at 6 heads of 48, this 0.5 µs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Merge(int chunks, float* o)
     {
         float* first = Pinned.Address(partials);
+        float* weights = stackalloc float[chunks];
         for (int h = 0; h < heads; h++)
         {
             float max = float.NegativeInfinity, sum = 0;
             for (int c = 0; c < chunks; c++) max = MathF.Max(max, first[(nint)c * partialFloats + heads * d + h]);
-            var oh = new Span<float>(o + h * d, d);
-            oh.Clear();
             for (int c = 0; c < chunks; c++)
             {
-                float* u = first + (nint)c * partialFloats;
-                float w = MathF.Exp(u[heads * d + h] - max);
-                sum += w * u[heads * d + heads + h];
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(u + h * d, d), w, oh, oh);
+                float* ml = first + (nint)c * partialFloats + heads * d;  // this chunk's m, then its l
+                weights[c] = MathF.Exp(ml[h] - max);
+                sum += weights[c] * ml[heads + h];
             }
-            TensorPrimitives.Multiply(oh, 1f / sum, oh);
+            float inverse = 1f / sum;
+            float* oh = o + h * d, uh = first + h * d;
+            int x = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; x + 16 <= d; x += 16)
+                {
+                    var a = Vector512<float>.Zero;
+                    for (int c = 0; c < chunks; c++) a = Vector512.FusedMultiplyAdd(Vector512.Load(uh + (nint)c * partialFloats + x), Vector512.Create(weights[c]), a);
+                    (a * inverse).Store(oh + x);
+                }
+            for (; x < d; x++)
+            {
+                float a = 0;
+                for (int c = 0; c < chunks; c++) a += weights[c] * uh[(nint)c * partialFloats + x];
+                oh[x] = a * inverse;
+            }
         }
     }
 }
