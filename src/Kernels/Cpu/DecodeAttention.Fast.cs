@@ -264,8 +264,9 @@ public sealed unsafe partial class DecodeAttention : ITeamJob
     }
 
     // o_h = Σ_c exp(m_c - M) u_c / Σ_c exp(m_c - M) l_c, M = max_c m_c. Sixteen outputs at a time, each summing its
-    // chunks in registers: a decode step runs this once per layer, and TensorPrimitives calls on D-long spans
-    // (a clear, a multiply-add per chunk, a scale, per head) took 1.5 µs of it at 6 heads of 48, this 0.5 µs.
+    // chunks in registers. A decode step runs this once per layer: with TensorPrimitives calls on D-long spans
+    // (a clear, a multiply-add per chunk, a scale, per head) the attention of 6 heads of 48 over 8 positions
+    // took 1.7 µs, with this 0.7 µs.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Merge(int chunks, float* o)
     {
