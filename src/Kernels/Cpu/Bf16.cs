@@ -32,7 +32,7 @@ public static class Bf16
         for (; i < source.Length; i++) destination[i] = ToFloat(source[i]);
     }
 
-    /// <summary>Rounds float32 values to bf16 as FromFloat does, 32 at a time (a decode step stores its keys and values this way).</summary>
+    /// <summary>Rounds float32 values to bf16 as FromFloat does, 32 at a time (a checkpoint not stored in bf16 is rounded this way when loaded as bf16).</summary>
     public static void FromFloats(ReadOnlySpan<float> source, Span<ushort> destination)
     {
         if (destination.Length < source.Length) throw new ArgumentException($"{destination.Length} bf16 slots for {source.Length} floats");

@@ -147,8 +147,9 @@ public sealed unsafe class DecodeModel : IDisposable
 
     // The layers over n positions as [n, C] matrices. K and V are projected straight into the rows of their
     // positions: of a float32 cache itself, or of the float32 copy of a bf16 cache, where they are rounded as they
-    // are written to the cache, and the earlier positions' rows are widened from it. The attention output and MLP projections add into
-    // the residual stream X as they store, and the down projection applies SwiGLU to gate and up as it packs them.
+    // are written to the cache and the earlier positions' rows are widened from it. The attention output and MLP
+    // projections add into the residual stream X as they store, and the down projection applies SwiGLU to gate
+    // and up as it packs them.
     void RunBatch(ReadOnlySpan<int> tokens, PrefillBuffers b)
     {
         int n = tokens.Length, past = Length, qWidth = heads * headDim;
