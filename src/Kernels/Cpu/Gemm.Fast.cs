@@ -29,10 +29,10 @@
 //
 // Small M (decode steps, M < MR) skips packing altogether (Gemm.Skinny.cs).
 //
-// bfloat16 weights (prefill projections, Gemm.Projection.cs) are widened while packing: packing already copies
-// every element of B once, so it widens there too (8 rows of 8 values at a time, then the same 8x8 transpose)
-// and the micro-kernel runs on fp32 as before. Each widened value is then used by all M rows, instead of
-// widening the whole weight into a temporary first and reading it back.
+// bfloat16 weights (prefill projections, Gemm.Projection.cs) are widened while packing (Gemm.Bf16Panels.cs): packing
+// already copies every element of B once, so it widens there too and the micro-kernel runs on fp32 as before.
+// Each widened value is then used by all M rows, instead of widening the whole weight into a temporary first and
+// reading it back.
 
 using System.Buffers;
 using System.Numerics.Tensors;
@@ -222,27 +222,6 @@ public static partial class Gemm
         for (int r = 0; r < W; r++)
             for (int q = p; q < kc; q++)
                 dst[q * W + r] = r < w ? src[r * ld + q] : 0;
-    }
-
-    // PackTransposed of bfloat16 values, widened: each 8x8 block is widened into a tile (in L1), then transposed.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void PackTransposedBf16(ushort* src, nint ld, int kc, int w, int W, float* dst)
-    {
-        int p = 0;
-        if (Avx2.IsSupported && w == W && W % 8 == 0)
-        {
-            float* tile = stackalloc float[64];
-            for (; p + 8 <= kc; p += 8)
-                for (int r = 0; r < W; r += 8)
-                {
-                    for (int i = 0; i < 8; i++)
-                        Avx.Store(tile + 8 * i, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(src + (r + i) * ld + p), 16).AsSingle());
-                    Transpose8x8(tile, 8, dst + p * W + r, W);
-                }
-        }
-        for (int r = 0; r < W; r++)
-            for (int q = p; q < kc; q++)
-                dst[q * W + r] = r < w ? Bf16.ToFloat(src[r * ld + q]) : 0;
     }
 
     // d[j*ldd + i] = s[i*ld + j] for an 8x8 block: unpack pairs, shuffle quads, swap 128-bit halves.

@@ -52,12 +52,14 @@ public class GemmTests
 
     // Prefill projections: several weights sharing x, f32 and bf16 mixed, against the reference with each weight
     // widened. Shapes hit partial row panels (t off MR), partial column panels (rows off NR), K tails below 8 and
-    // several KC slices; every micro-kernel, on 1 and 3 threads; storing, and adding to what the outputs hold.
+    // 32, and K past MaxSlice (two slices); every micro-kernel, on 1 and 3 threads; storing, and adding to what
+    // the outputs hold.
     [TestCase(1, new[] { 1 }, 1)]
     [TestCase(2, new[] { 3, 17 }, 33)]
     [TestCase(9, new[] { 49, 48, 5 }, 257)]
     [TestCase(17, new[] { 96, 100 }, 300)]
     [TestCase(130, new[] { 97 }, 513)]
+    [TestCase(9, new[] { 48, 49 }, 2100)]
     public unsafe void ProjectionMatchesReference(int t, int[] rows, int k)
     {
         var rng = new Random(t * 7919 + rows.Sum() * 31 + k);
