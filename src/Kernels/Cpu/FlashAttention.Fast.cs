@@ -500,29 +500,12 @@ public static unsafe partial class FlashAttention
         for (; j + 8 <= n && blocked > 0; j += 8)
         {
             float* rows = src + (long)j * srcStride;
-            for (int c = 0; c < blocked; c += 8) Transpose8x8(rows + c, srcStride, dst + (long)c * dstStride + j, dstStride);
+            for (int c = 0; c < blocked; c += 8) Gemm.Transpose8x8(rows + c, srcStride, dst + (long)c * dstStride + j, dstStride);
             for (int c = blocked; c < d; c++)
                 for (int y = 0; y < 8; y++) dst[(long)c * dstStride + j + y] = rows[y * srcStride + c];
         }
         for (; j < n; j++)
             for (int c = 0; c < d; c++) dst[(long)c * dstStride + j] = src[(long)j * srcStride + c];
-    }
-
-    /// <summary>dst[c, y] = src[y, c] for an 8 x 8 block: unpack pairs, shuffle quads, swap 128-bit halves.</summary>
-    static void Transpose8x8(float* src, int srcStride, float* dst, int dstStride)
-    {
-        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + srcStride);
-        var r2 = Avx.LoadVector256(src + 2 * srcStride); var r3 = Avx.LoadVector256(src + 3 * srcStride);
-        var r4 = Avx.LoadVector256(src + 4 * srcStride); var r5 = Avx.LoadVector256(src + 5 * srcStride);
-        var r6 = Avx.LoadVector256(src + 6 * srcStride); var r7 = Avx.LoadVector256(src + 7 * srcStride);
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1); var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5); var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE); var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE); var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>

@@ -224,9 +224,10 @@ public static partial class Gemm
                 dst[q * W + r] = r < w ? src[r * ld + q] : 0;
     }
 
-    // d[j*ldd + i] = s[i*ld + j] for an 8x8 block: unpack pairs, shuffle quads, swap 128-bit halves.
+    // d[j*ldd + i] = s[i*ld + j] for an 8x8 block: unpack pairs, shuffle quads, swap 128-bit halves (also
+    // FlashAttention's transposes).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static unsafe void Transpose8x8(float* s, nint ld, float* d, nint ldd)
+    internal static unsafe void Transpose8x8(float* s, nint ld, float* d, nint ldd)
     {
         var r0 = Avx.LoadVector256(s); var r1 = Avx.LoadVector256(s + ld);
         var r2 = Avx.LoadVector256(s + 2 * ld); var r3 = Avx.LoadVector256(s + 3 * ld);

@@ -7,6 +7,7 @@
 // result would leave the normal range, and a softmax weight under 2^-125 cannot matter next to the row's
 // largest weight of 1, so it is 0 (exp(-inf) = 0 for masked keys). NaN stays NaN.
 
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace DrICL.Kernels.Cpu;
@@ -15,6 +16,9 @@ internal static class SoftmaxExp
 {
     const float Cutoff = -87f;
 
+    // Inlined: as a call, its IL is past the JIT's size limit for inlining, so each caller's loop made a call per
+    // sixteen values, and the method, having no loop, started unoptimized (tier 0) in every process.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Of(Vector512<float> x)
     {
         var n = Vector512.Round(x * 1.44269504088896341f);
