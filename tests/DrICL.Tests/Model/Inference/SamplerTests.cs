@@ -63,6 +63,43 @@ public class SamplerTests
         Assert.That(chi2, Is.LessThan(df + 6 * Math.Sqrt(2 * df) + 10), $"chi-square {chi2:F1} over {cells} tokens");
     }
 
+    // Truncation over whole vocabularies: flat logits (nearly every token survives the top-p floor), peaked ones,
+    // and logits on a coarse grid (ties everywhere, broken by the lower id). The candidates must be exactly the
+    // expected ranking's first m tokens, m the expected nucleus size, or one off it where the cumulative
+    // probability crosses top-p within rounding (the sums are taken in another order).
+    static readonly object[] Vocabularies =
+    [
+        new object[] { "flat", new SamplingOptions(Temperature: 1f, TopP: 0.95f) },
+        new object[] { "flat", new SamplingOptions(Temperature: 0.8f, TopK: 100, TopP: 0.9f) },
+        new object[] { "flat", new SamplingOptions(Temperature: 1.5f, TopK: 5000) },
+        new object[] { "peaked", new SamplingOptions(Temperature: 0.7f, TopP: 0.95f) },
+        new object[] { "peaked", new SamplingOptions(Temperature: 1f, TopK: 40, TopP: 0.5f) },
+        new object[] { "grid", new SamplingOptions(Temperature: 1f, TopP: 0.6f) },
+        new object[] { "grid", new SamplingOptions(Temperature: 1f, TopK: 777, TopP: 0.99f) },
+    ];
+
+    [TestCaseSource(nameof(Vocabularies))]
+    public void TruncationKeepsTheExpectedTokens(string kind, SamplingOptions options)
+    {
+        var rng = new Random(kind.Length * 31 + options.TopK);
+        var logits = Enumerable.Range(0, 32000).Select(_ => kind switch
+        {
+            "flat" => (float)(rng.NextDouble() * 0.02 - 0.01),
+            "peaked" => (float)(-Math.Log(-Math.Log(rng.NextDouble())) * 1.5),  // Gumbel: a long tail of likelier tokens
+            _ => MathF.Round((float)(rng.NextDouble() * 4 - 2) * 2) / 2,
+        }).ToArray();
+        var expected = Expected(logits, options);
+        var ranking = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).ToArray();
+        int nucleus = expected.Count(p => p > 0);
+        var sampler = new Sampler(options, logits.Length);
+        int count = sampler.Truncate(logits);
+        var actual = Enumerable.Range(0, count).Select(sampler.CandidateId).Order().ToArray();
+        Assert.That(Math.Abs(count - nucleus), Is.LessThanOrEqualTo(1), $"{count} candidates, expected {nucleus}");
+        Assert.That(actual, Is.EqualTo(ranking.Take(count).Order().ToArray()), "the candidates are not the best-ranked tokens");
+        Assert.That(nucleus, Is.GreaterThan(1), "a nucleus of one token tests nothing");
+        TestContext.Out.WriteLine($"{kind}: {nucleus} of {logits.Length} tokens kept");
+    }
+
     [Test]
     public void ASeedFixesTheDrawsAndTopKOneIsGreedy()
     {
