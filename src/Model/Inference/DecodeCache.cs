@@ -62,13 +62,14 @@ public sealed unsafe class DecodeCache
         }
     }
 
-    /// <summary>Bf16 cache only: rows 0..count-1 of a layer widened to float32 into k and v ([count, width] each).</summary>
-    public void Widen(int layer, int count, float* k, float* v)
+    /// <summary>Bf16 cache only: rows pos..pos+count-1 of a layer widened to float32 into the same rows of k and v ([positions, width] each).</summary>
+    public void Widen(int layer, int pos, int count, float* k, float* v)
     {
         if (Format != WeightFormat.Bf16) throw new InvalidOperationException("a float32 cache is read in place");
         int n = count * width;
-        Bf16.ToFloats(keys16![layer].AsSpan(0, n), new Span<float>(k, n));
-        Bf16.ToFloats(values16![layer].AsSpan(0, n), new Span<float>(v, n));
+        nint at = (nint)pos * width;
+        Bf16.ToFloats(keys16![layer].AsSpan((int)at, n), new Span<float>(k + at, n));
+        Bf16.ToFloats(values16![layer].AsSpan((int)at, n), new Span<float>(v + at, n));
     }
 
     /// <summary>o = attention of q over positions first..first+count-1 of a layer, in chunks across the team (DecodeAttention.Run).</summary>

@@ -171,8 +171,7 @@ public sealed unsafe class DecodeModel : IDisposable
             float* K = keys + (nint)past * kvWidth, V = values + (nint)past * kvWidth;
             RmsNorm.Forward(b.X.AsSpan(0, n * c), layer.InputNorm, b.XN.AsSpan(0, n * c), b.Rstd.AsSpan(0, n), n, c, eps);
             Gemm.Project(team.Size, XN, n, [layer.Q, layer.K, layer.V], [(nint)Q, (nint)K, (nint)V]);
-            RotateAndCache(l, Q, K, V, n, past);
-            if (wide) cache.Widen(l, past, keys, values);
+            RotateAndCache(l, Q, keys, values, n, past);
             FlashAttention.Forward(b.Q.AsSpan(0, n * qWidth), new ReadOnlySpan<float>(keys, visible), new ReadOnlySpan<float>(values, visible),
                 b.A.AsSpan(0, n * qWidth), b.Lse.AsSpan(0, heads * n), shape, mask);
             Gemm.Project(team.Size, A, n, [layer.O], [(nint)X], accumulate: true);
@@ -184,23 +183,29 @@ public sealed unsafe class DecodeModel : IDisposable
         Length += n;
     }
 
-    // RoPE on the batch's q and k rows and, for a bf16 cache, the rounding of k and v into it: one run of positions
-    // per thread. Run on the caller alone, this stretch let the thread pool's worker fall asleep, and the attention
+    // RoPE on the batch's q and k rows (k at positions past..past+n-1 of keys) and, for a bf16 cache, the rounding
+    // of k and v into it and the widening of the earlier positions' rows out of it: each thread one share of the
+    // positions. Run on the caller alone, this stretch let the thread pool's worker fall asleep, and the attention
     // next waited for it to wake: a median 74 µs, and in a quarter of the calls the caller did all of it alone.
-    void RotateAndCache(int layer, float* q, float* k, float* v, int n, int past)
+    void RotateAndCache(int layer, float* q, float* keys, float* values, int n, int past)
     {
-        nint qs = (nint)q, ks = (nint)k, vs = (nint)v;
+        nint qs = (nint)q, ks = (nint)keys, vs = (nint)values;
         int parts = Math.Min(team.Size, n), qWidth = heads * headDim;
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
         {
             int first = part * n / parts, end = (part + 1) * n / parts;
+            float* k = (float*)ks + (nint)past * kvWidth, v = (float*)vs + (nint)past * kvWidth;
             for (int i = first; i < end; i++)
             {
                 rope.Rotate((float*)qs + (nint)i * qWidth, heads, past + i);
-                rope.Rotate((float*)ks + (nint)i * kvWidth, kvHeads, past + i);
+                rope.Rotate(k + (nint)i * kvWidth, kvHeads, past + i);
             }
             if (cache.Format == WeightFormat.Bf16)
-                cache.Write(layer, past + first, end - first, (float*)ks + (nint)first * kvWidth, (float*)vs + (nint)first * kvWidth);
+            {
+                cache.Write(layer, past + first, end - first, k + (nint)first * kvWidth, v + (nint)first * kvWidth);
+                int from = part * past / parts, to = (part + 1) * past / parts;
+                cache.Widen(layer, from, to - from, (float*)ks, (float*)vs);
+            }
         });
     }
 
