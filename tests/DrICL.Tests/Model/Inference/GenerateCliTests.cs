@@ -1,4 +1,6 @@
+using DrICL.Kernels;
 using DrICL.Model.Safetensors;
+using DrICL.Tests.Ilgpu;
 using DrICL.Tests.Tokenization;
 using NUnit.Framework;
 
@@ -9,12 +11,28 @@ public class GenerateCliTests
     static int[] Ints(SafetensorsFile file, string name) => file.ReadFloats(name).Select(x => (int)x).ToArray();
 
     [TestCaseSource(typeof(DecodeModelTests), nameof(DecodeModelTests.Models))]
-    public void ReproducesTheFixturesGreedyTokens(string name)
+    public void ReproducesTheFixturesGreedyTokens(string name) => GreedyThroughTheCli(name, "cpu");
+
+    /// <summary>
+    /// The same through `--device cuda:0` (the training Transformer on the ILGPU kernels) where ILGPU finds a GPU, else
+    /// through `--device ilgpu-cpu`, the same kernels on ILGPU's CPU accelerator (about 12 s per fixture).
+    /// </summary>
+    [TestCaseSource(typeof(DecodeModelTests), nameof(DecodeModelTests.Models)), Category("Gpu")]
+    public void ReproducesTheFixturesGreedyTokensOnTheGpuKernels(string name) => GreedyThroughTheCli(name, GpuDeviceName());
+
+    // The name of the device IlgpuParityTests opens, which is also its --device option: cuda:0 or ilgpu-cpu.
+    static string GpuDeviceName()
+    {
+        using var device = IlgpuParityTests.OpenDevice(ComputePrecision.Fp32);
+        return device.Name;
+    }
+
+    static void GreedyThroughTheCli(string name, string device)
     {
         using var expected = new SafetensorsFile(Fixtures.File("models", name, "expected.safetensors"));
         int[] prompt = Ints(expected, "generate.prompt"), greedy = Ints(expected, "generate.greedy");
         var (exit, output, error) = CliRunner.Run("generate", "--model", Fixtures.File("models", name), "--prompt-ids", string.Join(",", prompt),
-            "--max-tokens", greedy.Length.ToString(), "--temperature", "0", "--dtype", "f32", "--print-ids");
+            "--max-tokens", greedy.Length.ToString(), "--temperature", "0", "--dtype", "f32", "--print-ids", "--device", device);
         Assert.That(exit, Is.Zero, error);
         // The Mistral fixture's greedy run ends at EOS (id 2) before 12 tokens only if the fixture says so.
         Assert.That(output.Trim(), Is.EqualTo(string.Join(",", greedy)));
