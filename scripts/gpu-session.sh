@@ -3,7 +3,8 @@
 # CUDA, PyTorch and transformers but no .NET). Two steps:
 #   scripts/gpu-session.sh pack [PACK_DOTNET]   here: .NET runtime + framework-dependent builds into .device/
 #                                               (PACK_DOTNET: the runtime packer, default ../shared/device/pack-dotnet.sh)
-#   scripts/gpu-session.sh run                  there, carrying .device: the ILGPU kernels against the CPU reference (Gpu), the golden
+#   scripts/gpu-session.sh run                  there, carrying .device: the ILGPU kernels against the CPU reference and
+#                                               `dricl generate --device cuda:0` on the fixtures (Gpu), the golden
 #                                               fixtures (GpuFixtures, and check-reference on each)
 #                                               in fp32 and bf16, and `dricl bench cuda` against PyTorch
 # Results go to $OUT (the device tool's return folder) or ./gpu-out.
