@@ -16,8 +16,10 @@ namespace DrICL.Cli;
 /// Prefill runs a --steps-token prompt (256) as one batch; decode runs that many positions greedily from a
 /// one-token prompt, as llama2.c's run.c -n 256 does. Decode reads every weight once per token, so weight bytes per
 /// token times tokens/s is set beside the memory bandwidth measured in the same run (a STREAM triad); prefill is
-/// compute-bound, so its FLOPs per token times tokens/s is set beside the FMA peak measured in the same run. With
-/// --llama2c, run.c runs on the same weights in its own checkpoint format. Every contender runs once per round
+/// compute-bound, so its FLOPs per token times tokens/s is set beside the FMA peak measured in the same run. The
+/// triad measures DRAM, and a small model decodes from L3, so the rate at which a plain sum reads the model's own
+/// weight bytes (WeightReadRate) is set beside decode's too. With --llama2c, run.c runs on the same weights in its
+/// own checkpoint format, and its float32 stream is set beside the float32 model's read rate. Every contender runs once per round
 /// (a prefill five times), interleaved, keeping its best.
 /// </summary>
 public static class DecodeBench
@@ -41,7 +43,7 @@ public static class DecodeBench
             if (peer is not null && !peer.Exists) throw new CliError($"--llama2c {peer.FullName}: file not found");
             var triad = new Triad();
             double bandwidth = 0, peak = 0;
-            var results = new List<(Shape Shape, WeightFormat Format, double Prefill, double Decode, long Bytes, double? Peer)>();
+            var results = new List<(Shape Shape, WeightFormat Format, double Prefill, double Decode, long Bytes, double Read, double? Peer)>();
             string root = Path.Combine(Path.GetTempPath(), $"dricl-bench-decode-{Environment.ProcessId}");
             try
             {
@@ -56,7 +58,7 @@ public static class DecodeBench
                     {
                         string folder = Path.Combine(root, $"{shape.Name}-{format}");
                         WriteModel(shape, format, layout, weights, folder, n);
-                        return new Contender(DecodeModel.Load(folder, format, n, t), n);
+                        return new Contender(DecodeModel.Load(folder, format, n, t), n, t);
                     }).ToArray();
                     string? checkpoint = peer is null ? null : WriteLlama2c(shape, layout, weights, Path.Combine(root, shape.Name), n);
                     double peerRate = 0;
@@ -70,7 +72,7 @@ public static class DecodeBench
                             foreach (var m in models) m.Round();
                         }
                         for (int i = 0; i < formats.Length; i++)
-                            results.Add((shape, formats[i], models[i].Prefill, models[i].Decode, models[i].Model.Weights.BytesPerToken, checkpoint is null ? null : peerRate));
+                            results.Add((shape, formats[i], models[i].Prefill, models[i].Decode, models[i].Model.Weights.BytesPerToken, models[i].Read, checkpoint is null ? null : peerRate));
                     }
                     finally
                     {
@@ -83,18 +85,22 @@ public static class DecodeBench
                 if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
             }
             output.WriteLine($"memory bandwidth (STREAM triad, {t} threads, best of {r * Shapes.Length}): {bandwidth:F1} GB/s; FMA peak ({t} threads): {peak:F0} GFLOP/s");
-            output.WriteLine($"each figure the best of {r} interleaved rounds of {n} tokens (a prefill runs {Contender.PrefillsPerRound} times a round)");
-            output.WriteLine($"{"shape",-12} {"dtype",-5} {"prefill tok/s",14} {"GFLOP/s",8} {"of peak",8} {"decode tok/s",13} {"bytes/token",12} {"GB/s",7} {"of triad",9} {"prefill ÷ decode",17}{(peer is null ? "" : $" {"llama2.c tok/s",15} {"×",6}")}");
+            output.WriteLine($"each figure the best of {r} interleaved rounds of {n} tokens (a prefill runs {Contender.PrefillsPerRound} times a round, a read of the weights {Contender.ReadsPerRound} times)");
+            output.WriteLine($"{"shape",-12} {"dtype",-5} {"prefill tok/s",14} {"GFLOP/s",8} {"of peak",8} {"decode tok/s",13} {"bytes/token",12} {"GB/s",7} {"of triad",9} {"read GB/s",10} {"of read",8} {"prefill ÷ decode",17}{(peer is null ? "" : $" {"llama2.c tok/s",15} {"×",6}")}");
             var rows = new List<object>();
-            foreach (var (shape, format, prefill, decode, bytes, peerRate) in results)
+            foreach (var (shape, format, prefill, decode, bytes, read, peerRate) in results)
             {
                 double gbs = bytes * decode / 1e9, gflops = PrefillFlopsPerToken(shape, n) * prefill / 1e9;
                 string dtype = format == WeightFormat.F32 ? "f32" : "bf16";
-                output.WriteLine($"{shape.Name,-12} {dtype,-5} {prefill,14:F0} {gflops,8:F0} {gflops / peak,8:P0} {decode,13:F1} {bytes,12} {gbs,7:F1} {gbs / bandwidth,8:P0} {prefill / decode,16:F1}×" +
+                output.WriteLine($"{shape.Name,-12} {dtype,-5} {prefill,14:F0} {gflops,8:F0} {gflops / peak,8:P0} {decode,13:F1} {bytes,12} {gbs,7:F1} {gbs / bandwidth,8:P0} {read,10:F1} {gbs / read,7:P0} {prefill / decode,16:F1}×" +
                     (peerRate is { } p ? $" {p,15:F1} {decode / p,6:F2}" : ""));
                 rows.Add(new { shape = shape.Name, dtype, prefill_tok_s = Math.Round(prefill, 1), prefill_gflop_s = Math.Round(gflops, 1), decode_tok_s = Math.Round(decode, 1), bytes_per_token = bytes,
-                    llama2c_decode_tok_s = peerRate is { } q ? Math.Round(q, 1) : (double?)null });
+                    weight_read_gb_s = Math.Round(read, 2), llama2c_decode_tok_s = peerRate is { } q ? Math.Round(q, 1) : (double?)null });
             }
+            // llama2.c reads the same float32 weights from its own file: its stream beside our float32 model's read rate.
+            foreach (var (shape, format, _, _, bytes, read, peerRate) in results)
+                if (format == WeightFormat.F32 && peerRate is { } p)
+                    output.WriteLine($"llama2.c at {shape.Name}: {bytes} bytes/token at {bytes * p / 1e9:F1} GB/s, {bytes * p / 1e9 / read:P0} of the f32 weights' read rate");
             if (parse.GetValue(json) is { } file)
             {
                 File.WriteAllText(file.FullName, JsonSerializer.Serialize(new { bandwidth_gb_s = Math.Round(bandwidth, 2), fma_peak_gflop_s = Math.Round(peak, 1), decode = rows },
@@ -139,13 +145,19 @@ public static class DecodeBench
     sealed class Contender
     {
         readonly int[] prompt;
+        readonly int threads;
+        readonly WeightReadRate weights;
         public DecodeModel Model { get; }
         public double Prefill { get; private set; }
         public double Decode { get; private set; }
+        /// <summary>The best rate, GB/s, at which a plain sum read the weights a decode step reads (right after a decode run, in its cache state).</summary>
+        public double Read { get; private set; }
 
-        public Contender(DecodeModel model, int steps)
+        public Contender(DecodeModel model, int steps, int threads)
         {
             Model = model;
+            this.threads = threads;
+            weights = new WeightReadRate(model.Weights);
             prompt = new int[steps];
             var rng = new SplitMix64(3);
             for (int i = 0; i < prompt.Length; i++) prompt[i] = rng.NextInt(model.Config.VocabSize);
@@ -159,9 +171,10 @@ public static class DecodeBench
         {
             for (int i = 0; i < PrefillsPerRound; i++) Prefill = Math.Max(Prefill, TimePrefill());
             Decode = Math.Max(Decode, TimeDecode());
+            Read = Math.Max(Read, weights.Measure(threads, ReadsPerRound));
         }
 
-        public const int PrefillsPerRound = 5;
+        public const int PrefillsPerRound = 5, ReadsPerRound = 8;
 
         double TimePrefill()
         {
