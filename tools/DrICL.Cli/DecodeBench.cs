@@ -19,8 +19,8 @@ namespace DrICL.Cli;
 /// compute-bound, so its FLOPs per token times tokens/s is set beside the FMA peak measured in the same run. The
 /// triad measures DRAM, and a small model decodes from L3, so the rate at which a plain sum reads the model's own
 /// weight bytes (WeightReadRate) is set beside decode's too. With --llama2c, run.c runs on the same weights in its
-/// own checkpoint format, and its float32 stream is set beside the float32 model's read rate. Every contender runs once per round
-/// (a prefill five times), interleaved, keeping its best.
+/// own checkpoint format, and its float32 stream is set beside the float32 model's read rate. Every contender runs
+/// once per round (a prefill five times), interleaved, keeping its best.
 /// </summary>
 public static class DecodeBench
 {
