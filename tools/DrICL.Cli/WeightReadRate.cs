@@ -19,12 +19,11 @@ public sealed unsafe class WeightReadRate
 
     public WeightReadRate(InferenceWeights weights)
     {
-        pieces = weights.Layers.SelectMany(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down })
-            .Append(weights.LmHead).Select(m => ((nint)m.Data, m.Bytes)).ToArray();
+        pieces = weights.StepMatrices.Select(m => ((nint)m.Data, m.Bytes)).ToArray();
         Bytes = pieces.Sum(p => p.Bytes);
     }
 
-    /// <summary>Bytes one pass reads: a decode step's weight bytes but for its one embedding row.</summary>
+    /// <summary>Bytes one pass reads: InferenceWeights.StepMatrices, a decode step's weight bytes but for its one embedding row.</summary>
     public long Bytes { get; }
 
     /// <summary>The best read rate, GB/s, of passes over the bytes on threads threads.</summary>

@@ -69,9 +69,11 @@ public sealed unsafe class InferenceWeights : IDisposable
         }
     }
 
-    /// <summary>Bytes of weights a decode step reads: every layer's matrices, the lm_head and one embedding row.</summary>
-    public long BytesPerToken => Layers.Sum(l => l.Q.Bytes + l.K.Bytes + l.V.Bytes + l.O.Bytes + l.Gate.Bytes + l.Up.Bytes + l.Down.Bytes)
-        + LmHead.Bytes + Embedding.Bytes / Embedding.Rows;
+    /// <summary>The matrices a decode step reads whole, in the order it reads them: every layer's, then the lm_head.</summary>
+    public IEnumerable<WeightMatrix> StepMatrices => Layers.SelectMany(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }).Append(LmHead);
+
+    /// <summary>Bytes of weights a decode step reads: StepMatrices and one embedding row.</summary>
+    public long BytesPerToken => StepMatrices.Sum(m => m.Bytes) + Embedding.Bytes / Embedding.Rows;
 
     /// <summary>The address of an array allocated on the pinned heap (it never moves), kept alive with this object.</summary>
     void* Pin<T>(T[] values) where T : unmanaged

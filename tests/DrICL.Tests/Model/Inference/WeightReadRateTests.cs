@@ -11,7 +11,7 @@ public class WeightReadRateTests
     static unsafe uint ScalarChecksum(InferenceWeights w)
     {
         uint sum = 0;
-        foreach (var m in w.Layers.SelectMany(l => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }).Append(w.LmHead))
+        foreach (var m in w.StepMatrices)
         {
             byte* p = (byte*)m.Data;
             long i = 0;
